@@ -1,0 +1,3 @@
+from pixelopolis.cli import main
+
+raise SystemExit(main())

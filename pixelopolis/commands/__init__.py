@@ -1,0 +1,1 @@
+"""One module per `pixelopolis` subcommand: argument parsing, then a call into a library."""

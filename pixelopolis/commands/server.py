@@ -1,0 +1,94 @@
+"""`pixelopolis server`: the fleet server, on the embedded database unless told otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from pixelopolis.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "server",
+        help="run the fleet server",
+        description="Run the fleet server (HTTP API under /api/v1). Without --db or "
+        "MONGODB_URI it starts the embedded database with its data under --data.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--db", help="MongoDB URI (default: $MONGODB_URI, else the embedded database)")
+    p.add_argument(
+        "--data",
+        help="data folder of the embedded database "
+        "(default: $PIXELOPOLIS_DATA, else ./pixelopolis-data)",
+    )
+    p.add_argument(
+        "--fleet-key",
+        help="key devices register with (default: $PIXELOPOLIS_FLEET_KEY, else generated)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--threads", type=int, default=32, help="threads per worker (default 32)")
+    p.add_argument("--city", help="city file (default: the shipped town)")
+    p.add_argument(
+        "--liveness-timeout",
+        type=float,
+        default=None,
+        help="seconds without a status before a car counts as offline "
+        "(default: $PIXELOPOLIS_LIVENESS_TIMEOUT, else 3)",
+    )
+    p.add_argument("--database", default="pixelopolis", help="database name (default pixelopolis)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from city import CityError, load_city
+    from server.config import ConfigError, ServerConfig, env_float
+    from server.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+    from server.runner import HttpConfig, serve
+
+    if args.city:
+        try:
+            load_city(args.city)
+        except CityError as exc:
+            raise UsageError(str(exc)) from exc
+    fleet_key = args.fleet_key or os.environ.get("PIXELOPOLIS_FLEET_KEY")
+    generated = not fleet_key
+    if generated:
+        fleet_key = secrets.token_urlsafe(24)
+    uri = args.db or os.environ.get("MONGODB_URI")
+    embedded = None
+    try:
+        http = HttpConfig(host=args.host, port=args.port, workers=args.workers,
+                          threads=args.threads)  # fmt: skip
+        liveness = args.liveness_timeout
+        if liveness is None:
+            liveness = env_float("PIXELOPOLIS_LIVENESS_TIMEOUT", 3.0)
+        if uri is None:
+            data = Path(args.data or os.environ.get("PIXELOPOLIS_DATA") or "pixelopolis-data")
+            embedded = EmbeddedDatabase(data.resolve())
+            uri = embedded.start()
+        config = ServerConfig(
+            mongodb_uri=uri,
+            fleet_key=fleet_key,
+            database=args.database,
+            city_path=Path(args.city) if args.city else None,
+            liveness_timeout_s=liveness,
+        )
+        where = f"embedded database in {embedded.data_dir}" if embedded else "MongoDB at --db"
+        print(f"Pixelopolis fleet server on http://{args.host}:{args.port}/api/v1 ({where})",
+              flush=True)  # fmt: skip
+        if generated:
+            print(f"fleet key (generated, shown once): {fleet_key}", flush=True)
+        serve(config, http)
+    except (ConfigError, EmbeddedDatabaseError) as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0

@@ -1,0 +1,1 @@
+"""HTTP API blueprints under /api/v1."""

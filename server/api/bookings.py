@@ -1,0 +1,63 @@
+"""Bookings: stations book and cancel, cars report progress and arrival."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+
+from server.api.common import BEARER, ERRORS, PREFIX, services
+from server.auth import authenticate, current_device
+from server.fleet import booking_view
+from server.schemas import BookingIn, BookingOut, ProgressIn
+
+bp = APIBlueprint("bookings", __name__, url_prefix=PREFIX, tag="Bookings")
+CLOSED = {409: "The booking is already closed, or the node is not ahead on its route"}
+
+
+@bp.post("/bookings")
+@bp.input(BookingIn, location="json")
+@bp.output(BookingOut, status_code=201)
+@bp.doc(
+    summary="Book the nearest ready car to a destination",
+    security=BEARER,
+    responses={**ERRORS, 409: "No car is ready (`no_car_available`)"},
+)
+@authenticate("station")
+def book(json_data: BookingIn) -> dict:
+    return services().fleet.book(current_device().id, json_data.destination)
+
+
+@bp.get("/bookings/<booking_id>")
+@bp.output(BookingOut)
+@bp.doc(summary="A booking (its station or car only)", security=BEARER, responses=ERRORS)
+@authenticate("station", "car")
+def get(booking_id: str) -> dict:
+    device = current_device()
+    return booking_view(services().fleet.booking_for(booking_id, device.id, "station", "car"))
+
+
+@bp.post("/bookings/<booking_id>/progress")
+@bp.input(ProgressIn, location="json")
+@bp.output(BookingOut)
+@bp.doc(summary="The car passed a node of the route", security=BEARER,
+        responses={**ERRORS, **CLOSED})  # fmt: skip
+@authenticate("car")
+def progress(booking_id: str, json_data: ProgressIn) -> dict:
+    return services().fleet.progress(booking_id, current_device().id, json_data.node)
+
+
+@bp.post("/bookings/<booking_id>/arrived")
+@bp.output(BookingOut)
+@bp.doc(summary="The car arrived at the destination", security=BEARER,
+        responses={**ERRORS, **CLOSED})  # fmt: skip
+@authenticate("car")
+def arrived(booking_id: str) -> dict:
+    return services().fleet.arrived(booking_id, current_device().id)
+
+
+@bp.post("/bookings/<booking_id>/cancel")
+@bp.output(BookingOut)
+@bp.doc(summary="The station cancels its booking", security=BEARER,
+        responses={**ERRORS, **CLOSED})  # fmt: skip
+@authenticate("station")
+def cancel(booking_id: str) -> dict:
+    return services().fleet.cancel(booking_id, current_device().id)

@@ -1,0 +1,53 @@
+"""What cars say (status, the heartbeat) and ask (their next assignment)."""
+
+from __future__ import annotations
+
+import time
+
+from apiflask import APIBlueprint
+
+from server.api.common import BEARER, ERRORS, PREFIX, services
+from server.auth import authenticate, current_device
+from server.errors import Forbidden
+from server.schemas import AssignmentQuery, BookingOut, CarOut, CarStatusIn
+
+bp = APIBlueprint("cars", __name__, url_prefix=PREFIX, tag="Cars")
+
+
+def _own_car(car_id: str) -> None:
+    if current_device().id != car_id:
+        raise Forbidden("a car may only speak for itself", code="wrong_device")
+
+
+@bp.put("/cars/<car_id>/status")
+@bp.input(CarStatusIn, location="json")
+@bp.output(CarOut)
+@bp.doc(summary="Report a car's status (also its heartbeat)", security=BEARER, responses=ERRORS)
+@authenticate("car")
+def status(car_id: str, json_data: CarStatusIn) -> dict:
+    _own_car(car_id)
+    return services().fleet.report_status(car_id, json_data.model_dump())
+
+
+@bp.get("/cars/<car_id>/assignment")
+@bp.input(AssignmentQuery, location="query")
+@bp.output(BookingOut, description="The car's open booking")
+@bp.doc(
+    summary="Long-poll for the car's next booking",
+    description="Waits up to `wait` seconds; 204 when nothing was assigned meanwhile.",
+    security=BEARER,
+    responses={**ERRORS, 204: "No booking within the wait"},
+)
+@authenticate("car")
+def assignment(car_id: str, query_data: AssignmentQuery) -> tuple[dict | str, int]:
+    _own_car(car_id)
+    svc = services()
+    deadline = time.monotonic() + min(query_data.wait, svc.config.max_wait_s)
+    while True:
+        booking = svc.fleet.assignment(car_id)
+        if booking is not None:
+            return booking, 200
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "", 204
+        time.sleep(min(svc.config.poll_interval_s, remaining))

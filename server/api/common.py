@@ -1,0 +1,35 @@
+"""Shared pieces of the API blueprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from pymongo.database import Database
+
+from city import City
+from server.auth import TokenCache
+from server.config import ServerConfig
+from server.fleet import Fleet
+
+PREFIX = "/api/v1"
+BEARER = [{"BearerAuth": []}]
+ERRORS = {400: "Bad input", 401: "Missing or unknown token", 403: "Not this device's to do",
+          404: "No such thing", 503: "Database unavailable"}  # fmt: skip
+
+
+@dataclass
+class Services:
+    """What every request handler of one worker shares (set up once by the app factory)."""
+
+    config: ServerConfig
+    db: Database
+    city: City
+    fleet: Fleet
+    tokens: TokenCache
+    city_document: dict
+    version: str
+
+
+def services() -> Services:
+    return current_app.extensions["pixelopolis"]

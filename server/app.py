@@ -1,0 +1,120 @@
+"""The Flask app factory: one app per worker process, all shared state in MongoDB."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from importlib.metadata import PackageNotFoundError, version
+
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+
+from city import City, default_city, load_city
+from server.api import bookings, cars, devices, health
+from server.api import city as city_api
+from server.api.common import Services
+from server.auth import TokenCache
+from server.config import ServerConfig
+from server.db import connect, ensure_indexes
+from server.errors import error_response, install_error_handlers
+from server.fleet import Fleet
+
+log = logging.getLogger(__name__)
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+
+def _version() -> str:
+    try:
+        return version("pixelopolis")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
+    """Build one worker's app. `start_reaper` runs the liveness sweep in a daemon thread."""
+    app = APIFlask(
+        "pixelopolis-server",
+        title="Pixelopolis fleet API",
+        version="1",
+        spec_path="/api/v1/openapi.json",
+        docs_path="/api/v1/docs",
+        json_errors=False,
+    )
+    app.config.update(
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_STATUS_CODE=400,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        SPEC_FORMAT="json",
+        SYNC_LOCAL_SPEC=False,
+        DOCS_FAVICON=None,
+    )
+    app.security_schemes = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
+
+    city: City = load_city(config.city_path) if config.city_path else default_city()
+    db = connect(config.mongodb_uri, config.database, timeout_ms=config.db_timeout_ms)
+    try:
+        ensure_indexes(db)
+    except Exception as exc:  # noqa: BLE001 - the server still starts and answers 503
+        log.warning("could not ensure indexes now (%s); will serve 503 until the database is up",
+                    type(exc).__name__)  # fmt: skip
+    fleet = Fleet(db=db, city=city, liveness_timeout_s=config.liveness_timeout_s)
+    app.extensions["pixelopolis"] = Services(
+        config=config, db=db, city=city, fleet=fleet, tokens=TokenCache(),
+        city_document=city.to_dict(), version=_version(),
+    )  # fmt: skip
+
+    @app.error_processor
+    def _validation_error(error: HTTPError):  # noqa: ANN202 - apiflask callback
+        message = error.message or "invalid request"
+        detail = error.detail or {}
+        if detail:
+            parts = [
+                f"{field}: {'; '.join(msgs)}"
+                for location in detail.values() if isinstance(location, dict)
+                for field, msgs in location.items()
+            ]  # fmt: skip
+            if parts:
+                message = "; ".join(parts)
+        code = "invalid_request" if error.status_code in (400, 422) else "http_error"
+        return error_response(error.status_code, code, message, details=detail)
+
+    install_error_handlers(app)
+    for blueprint in (devices.bp, city_api.bp, cars.bp, bookings.bp, health.bp):
+        app.register_blueprint(blueprint)
+
+    if start_reaper:
+        _start_reaper(fleet, config.reaper_interval_s)
+    return app
+
+
+def _start_reaper(fleet: Fleet, interval_s: float) -> threading.Thread:
+    """Sweep silent cars and orphaned claims; every worker runs one (the sweep is idempotent)."""
+
+    def loop() -> None:
+        while True:
+            try:
+                fleet.fail_silent_cars()
+                fleet.repair_orphan_claims()
+            except Exception as exc:  # noqa: BLE001 - database down: try again next round
+                log.debug("liveness sweep skipped: %s", type(exc).__name__)
+            threading.Event().wait(interval_s)
+
+    thread = threading.Thread(target=loop, name="liveness-sweep", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,316 @@
+"""Booking, claiming, progress and liveness: the fleet's rules, on top of pymongo only.
+
+Invariants, each held by an atomic conditional update rather than read-modify-write:
+- a car is claimed by setting `cars.booking` only where it is still null, so two
+  stations can never win the same car; the unique partial index on open bookings
+  backs this up inside the database;
+- a booking leaves an open state (`assigned`, `driving`) exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from city import City, CityError
+from server.errors import ApiError, Conflict, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = ("assigned", "driving")
+# A claim whose booking document never appeared (its worker died in between) is undone
+# after this long.
+ORPHAN_CLAIM_GRACE = timedelta(seconds=10)
+
+
+class NoCarAvailable(ApiError):
+    status, code = 409, "no_car_available"
+
+
+class UnknownNode(ApiError):
+    status, code = 404, "unknown_node"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def booking_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A booking as the API shows it."""
+    return {
+        "id": doc["_id"],
+        "car": doc["car"],
+        "station": doc["station"],
+        "destination": doc["destination"],
+        "route": doc["route"],
+        "stream_url": doc.get("stream_url"),
+        "status": doc["status"],
+        "passed": doc.get("passed", []),
+        "reason": doc.get("reason"),
+        "created_at": _iso(doc["created_at"]),
+        "updated_at": _iso(doc["updated_at"]),
+    }
+
+
+@dataclass
+class Fleet:
+    """The fleet's operations for one worker; stateless apart from caches of the city."""
+
+    db: Database
+    city: City
+    liveness_timeout_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        self._distances = lru_cache(maxsize=256)(self.city.distances_to)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def cutoff(self, at: datetime | None = None) -> datetime:
+        return (at or now()) - timedelta(seconds=self.liveness_timeout_s)
+
+    def check_node(self, node: str) -> None:
+        if not self.city.has_node(node):
+            raise UnknownNode(f"unknown node {node!r}")
+
+    def route(self, start: str, goal: str) -> dict[str, Any]:
+        self.check_node(start)
+        self.check_node(goal)
+        try:
+            return self.city.route(start, goal).to_dict()
+        except CityError as exc:
+            raise Conflict(str(exc), code="no_route") from exc
+
+    # -- cars --------------------------------------------------------------------------
+
+    def car_view(self, doc: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
+        online = doc.get("last_seen") is not None and doc["last_seen"] >= self.cutoff(at)
+        return {
+            "id": doc["_id"],
+            "name": doc.get("name", doc["_id"]),
+            "state": doc["state"] if online else "offline",
+            "node": doc.get("node"),
+            "battery_v": doc.get("battery_v"),
+            "stream_url": doc.get("stream_url"),
+            "booking": doc.get("booking"),
+            "online": online,
+        }
+
+    def report_status(self, car_id: str, status: dict[str, Any]) -> dict[str, Any]:
+        """Store a car's status; this is also its heartbeat."""
+        self.check_node(status["node"])
+        t = now()
+        fields: dict[str, Any] = {"state": status["state"], "node": status["node"], "last_seen": t}
+        for key in ("battery_v", "stream_url"):
+            if status.get(key) is not None:
+                fields[key] = status[key]
+        doc = self.db.cars.find_one_and_update(
+            {"_id": car_id}, {"$set": fields}, return_document=True
+        )
+        if doc is None:
+            raise NotFound(f"no car {car_id!r}")
+        if doc.get("booking"):
+            if status["state"] == "driving":
+                self.db.bookings.update_one(
+                    {"_id": doc["booking"], "status": "assigned"},
+                    {"$set": {"status": "driving", "updated_at": t}},
+                )
+            elif status["state"] == "offline":
+                self._close(doc["booking"], "failed", reason="car went offline")
+        return self.car_view(doc, t)
+
+    def list_cars(self) -> list[dict[str, Any]]:
+        t = now()
+        return [self.car_view(d, t) for d in self.db.cars.find({}).sort("_id", 1)]
+
+    # -- bookings ----------------------------------------------------------------------
+
+    def book(self, station_id: str, destination: str) -> dict[str, Any]:
+        """Claim the ready car nearest (by route) to `destination` and create its booking."""
+        self.check_node(destination)
+        t = now()
+        distances = self._distances(destination)
+        candidates = [
+            (distances[c["node"]], c["_id"], c["node"], c.get("stream_url"))
+            for c in self.db.cars.find(
+                {"booking": None, "state": "ready", "last_seen": {"$gte": self.cutoff(t)}},
+                {"node": 1, "stream_url": 1},
+            )
+            if c.get("node") in distances
+        ]
+        candidates.sort()
+        booking_id = f"bk-{secrets.token_hex(8)}"
+        for _, car_id, node, stream_url in candidates:
+            claim = self.db.cars.update_one(
+                {"_id": car_id, "booking": None, "state": "ready", "node": node,
+                 "last_seen": {"$gte": self.cutoff(t)}},
+                {"$set": {"booking": booking_id, "claimed_at": t}},
+            )  # fmt: skip
+            if claim.modified_count != 1:
+                continue  # another station took it first, or it moved: try the next one
+            doc = {
+                "_id": booking_id,
+                "car": car_id,
+                "station": station_id,
+                "origin": node,
+                "destination": destination,
+                "route": self.city.route(node, destination).to_dict(),
+                "stream_url": stream_url,
+                "status": "assigned",
+                "open": True,
+                "passed": [],
+                "reason": None,
+                "created_at": t,
+                "updated_at": t,
+            }
+            try:
+                self.db.bookings.insert_one(doc)
+            except DuplicateKeyError:
+                log.error("car %s already had an open booking; releasing claim", car_id)
+                self._release(car_id, booking_id)
+                continue
+            log.info("booking %s: car %s %s -> %s", booking_id, car_id, node, destination)
+            return booking_view(doc)
+        raise NoCarAvailable("no car is ready to take this trip; try again shortly")
+
+    def get_booking(self, booking_id: str) -> dict[str, Any]:
+        doc = self.db.bookings.find_one({"_id": booking_id})
+        if doc is None:
+            raise NotFound(f"no booking {booking_id!r}", code="unknown_booking")
+        if doc.get("open"):
+            car = self.db.cars.find_one({"_id": doc["car"]}, {"last_seen": 1})
+            if car is None or car.get("last_seen") is None or car["last_seen"] < self.cutoff():
+                self.fail_silent_cars()
+                doc = self.db.bookings.find_one({"_id": booking_id}) or doc
+        return doc
+
+    def booking_for(self, booking_id: str, device_id: str, *roles: str) -> dict[str, Any]:
+        """The booking, if `device_id` is its car or station (as `roles` allow)."""
+        doc = self.get_booking(booking_id)
+        if not any(doc.get(role) == device_id for role in roles):
+            raise Forbidden("this booking belongs to another device")
+        return doc
+
+    def assignment(self, car_id: str) -> dict[str, Any] | None:
+        doc = self.db.bookings.find_one({"car": car_id, "open": True})
+        return booking_view(doc) if doc else None
+
+    def progress(self, booking_id: str, car_id: str, node: str) -> dict[str, Any]:
+        doc = self.booking_for(booking_id, car_id, "car")
+        self._require_open(doc)
+        self.check_node(node)
+        nodes = [s["node"] for s in doc["route"]["steps"]]
+        last = doc.get("progress_index", -1)
+        try:
+            index = nodes.index(node, last + 1)
+        except ValueError:
+            raise Conflict(
+                f"node {node!r} is not ahead on this booking's route", code="node_not_on_route"
+            ) from None
+        t = now()
+        result = self.db.bookings.update_one(
+            {"_id": booking_id, "open": True, "progress_index": doc.get("progress_index")},
+            {"$push": {"passed": node},
+             "$set": {"status": "driving", "progress_index": index, "updated_at": t}},
+        )  # fmt: skip
+        if result.modified_count != 1:
+            raise Conflict("the booking changed meanwhile; retry", code="booking_changed")
+        self.db.cars.update_one({"_id": car_id}, {"$set": {"node": node}})
+        doc.update(status="driving", passed=[*doc.get("passed", []), node], updated_at=t)
+        return booking_view(doc)
+
+    def arrived(self, booking_id: str, car_id: str) -> dict[str, Any]:
+        doc = self.booking_for(booking_id, car_id, "car")
+        if doc["status"] == "arrived":
+            return booking_view(doc)
+        self._require_open(doc)
+        closed = self._close(booking_id, "arrived", node=doc["destination"])
+        return booking_view(closed or self.get_booking(booking_id))
+
+    def cancel(self, booking_id: str, station_id: str) -> dict[str, Any]:
+        doc = self.booking_for(booking_id, station_id, "station")
+        if doc["status"] == "cancelled":
+            return booking_view(doc)
+        self._require_open(doc)
+        closed = self._close(booking_id, "cancelled", reason="cancelled by the station")
+        return booking_view(closed or self.get_booking(booking_id))
+
+    def _require_open(self, doc: dict[str, Any]) -> None:
+        if not doc.get("open"):
+            raise Conflict(f"booking is already {doc['status']}", code="booking_closed")
+
+    def _close(
+        self, booking_id: str, status: str, *, reason: str | None = None, node: str | None = None
+    ) -> dict[str, Any] | None:
+        """Move an open booking to a final status once, then free its car."""
+        t = now()
+        changes = {"status": status, "open": False, "reason": reason, "updated_at": t,
+                   "ended_at": t}  # fmt: skip
+        result = self.db.bookings.update_one({"_id": booking_id, "open": True}, {"$set": changes})
+        if result.modified_count != 1:
+            return None
+        doc = self.db.bookings.find_one({"_id": booking_id})
+        if doc is None:
+            return None
+        extra = {"node": node} if node else {}
+        self.db.cars.update_one(
+            {"_id": doc["car"], "booking": booking_id}, {"$set": {"booking": None, **extra}}
+        )
+        log.info("booking %s %s%s", booking_id, status, f" ({reason})" if reason else "")
+        return doc
+
+    def _release(self, car_id: str, booking_id: str) -> None:
+        self.db.cars.update_one({"_id": car_id, "booking": booking_id}, {"$set": {"booking": None}})
+
+    # -- liveness ----------------------------------------------------------------------
+
+    def fail_silent_cars(self) -> int:
+        """Fail the open booking of every car silent for longer than the timeout.
+
+        Idempotent and safe to run in every worker at once.
+        """
+        t = now()
+        failed = 0
+        silent = self.db.cars.find(
+            {"booking": {"$ne": None},
+             "$or": [{"last_seen": None}, {"last_seen": {"$lt": self.cutoff(t)}}]},
+            {"booking": 1},
+        )  # fmt: skip
+        for car in silent:
+            if self._close(car["booking"], "failed", reason="car stopped reporting") is not None:
+                failed += 1
+            else:
+                self._repair_claim(car["_id"], car["booking"], t)
+        return failed
+
+    def repair_orphan_claims(self) -> int:
+        """Free cars claimed by a worker that died before writing the booking."""
+        t = now()
+        repaired = 0
+        for car in self.db.cars.find(
+            {"booking": {"$ne": None}, "claimed_at": {"$lt": t - ORPHAN_CLAIM_GRACE}},
+            {"booking": 1},
+        ):
+            repaired += self._repair_claim(car["_id"], car["booking"], t)
+        return repaired
+
+    def _repair_claim(self, car_id: str, booking_id: str, t: datetime) -> int:
+        booking = self.db.bookings.find_one({"_id": booking_id}, {"open": 1})
+        if booking is not None and booking.get("open"):
+            return 0
+        car = self.db.cars.find_one({"_id": car_id, "booking": booking_id}, {"claimed_at": 1})
+        if car is None or (booking is None and car.get("claimed_at", t) > t - ORPHAN_CLAIM_GRACE):
+            return 0
+        self._release(car_id, booking_id)
+        log.warning("released car %s from dead claim %s", car_id, booking_id)
+        return 1

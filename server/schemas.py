@@ -1,0 +1,101 @@
+"""Request and response bodies of the HTTP API; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NODE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class _Strict(BaseModel):
+    """JSON bodies: exact types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable error code")
+    message: str = Field(description="what went wrong, for people")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class DeviceIn(_Strict):
+    kind: Literal["car", "station"]
+    name: str = Field(min_length=1, max_length=64)
+
+
+class DeviceOut(BaseModel):
+    id: str
+    token: str = Field(description="bearer token; shown once, stored hashed")
+
+
+class RouteStep(BaseModel):
+    node: str
+    sign: str
+    turn: Literal["depart", "left", "straight", "right", "u-turn", "arrive"]
+
+
+class RouteOut(BaseModel):
+    steps: list[RouteStep]
+    length_m: float
+
+
+class RouteQuery(BaseModel):
+    from_: str = Field(alias="from", pattern=NODE_ID)
+    to: str = Field(pattern=NODE_ID)
+
+
+class CarStatusIn(_Strict):
+    state: Literal["ready", "driving", "paused", "offline"]
+    node: str = Field(pattern=NODE_ID)
+    battery_v: float | None = Field(default=None, ge=0, le=100)
+    stream_url: str | None = Field(default=None, max_length=2048)
+
+
+class CarOut(BaseModel):
+    id: str
+    name: str
+    state: str = Field(description="last reported state, or offline when the car went silent")
+    node: str | None
+    battery_v: float | None = None
+    stream_url: str | None = None
+    booking: str | None = Field(description="id of the car's open booking, if any")
+    online: bool
+
+
+class AssignmentQuery(BaseModel):
+    wait: float = Field(default=0, ge=0, le=60, description="seconds to wait for a booking")
+
+
+class BookingIn(_Strict):
+    destination: str = Field(min_length=1, max_length=64)
+
+
+class ProgressIn(_Strict):
+    node: str = Field(min_length=1, max_length=64)
+
+
+class BookingOut(BaseModel):
+    id: str
+    car: str
+    station: str
+    destination: str
+    route: RouteOut
+    stream_url: str | None
+    status: Literal["assigned", "driving", "arrived", "cancelled", "failed"]
+    passed: list[str] = Field(description="route nodes the car has reported passing, in order")
+    reason: str | None = Field(default=None, description="why a booking failed")
+    created_at: str
+    updated_at: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["up", "down"]
+    version: str
+    error: ErrorDetail | None = None
