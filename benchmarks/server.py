@@ -35,11 +35,30 @@ from server.embedded import free_port  # noqa: E402
 KEY = "benchmark-fleet-key"
 
 
-def start_server(data: Path, workers: int, threads: int, db: str | None) -> tuple[str, subprocess.Popen]:
+def start_server(
+    data: Path, workers: int, threads: int, db: str | None
+) -> tuple[str, subprocess.Popen]:
     port = free_port()
-    cmd = [sys.executable, "-m", "pixelopolis", "--log-level", "WARNING", "server", "--port",
-           str(port), "--data", str(data), "--fleet-key", KEY, "--workers", str(workers),
-           "--threads", str(threads), "--liveness-timeout", "60"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pixelopolis",
+        "--log-level",
+        "WARNING",
+        "server",
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--fleet-key",
+        KEY,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--liveness-timeout",
+        "60",
+    ]
     if db:
         cmd += ["--db", db, "--database", f"bench_{os.getpid()}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -56,8 +75,12 @@ def start_server(data: Path, workers: int, threads: int, db: str | None) -> tupl
 
 
 def register(session: requests.Session, base: str, kind: str, name: str) -> tuple[str, dict]:
-    r = session.post(f"{base}/devices", json={"kind": kind, "name": name},
-                     headers={"X-Fleet-Key": KEY}, timeout=10)  # fmt: skip
+    r = session.post(
+        f"{base}/devices",
+        json={"kind": kind, "name": name},
+        headers={"X-Fleet-Key": KEY},
+        timeout=10,
+    )
     r.raise_for_status()
     return r.json()["id"], {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -70,8 +93,12 @@ def booking_cycles(base: str, clients: int, seconds: float, progress: Progress) 
     for i in range(clients):
         car, car_h = register(setup, base, "car", f"bench-car-{clients}-{i}")
         _, st_h = register(setup, base, "station", f"bench-st-{clients}-{i}")
-        setup.put(f"{base}/cars/{car}/status", json={"state": "ready", "node": nodes[i % len(nodes)]},
-                  headers=car_h, timeout=10).raise_for_status()  # fmt: skip
+        setup.put(
+            f"{base}/cars/{car}/status",
+            json={"state": "ready", "node": nodes[i % len(nodes)]},
+            headers=car_h,
+            timeout=10,
+        ).raise_for_status()
         pairs.append((car, car_h, st_h))
     car_headers = {car: h for car, h, _ in pairs}
     latencies: list[float] = []
@@ -104,8 +131,12 @@ def booking_cycles(base: str, clients: int, seconds: float, progress: Progress) 
             h = car_headers[b["car"]]
             r2 = s.post(f"{base}/bookings/{b['id']}/arrived", headers=h, timeout=30)
             t2 = time.perf_counter()
-            r3 = s.put(f"{base}/cars/{b['car']}/status", json={"state": "ready", "node": dest},
-                       headers=h, timeout=30)  # fmt: skip
+            r3 = s.put(
+                f"{base}/cars/{b['car']}/status",
+                json={"state": "ready", "node": dest},
+                headers=h,
+                timeout=30,
+            )
             t3 = time.perf_counter()
             with lock:
                 if r2.status_code == 200 and r3.status_code == 200:
@@ -146,8 +177,11 @@ def route_times(n_nodes: int, pairs: int = 50) -> dict:
         city.route(a, b)
         times.append(time.perf_counter() - t0)
     times.sort()
-    return {"nodes": len(ids), "median_ms": 1000 * statistics.median(times),
-            "p99_ms": 1000 * times[int(0.99 * (len(times) - 1))]}  # fmt: skip
+    return {
+        "nodes": len(ids),
+        "median_ms": 1000 * statistics.median(times),
+        "p99_ms": 1000 * times[int(0.99 * (len(times) - 1))],
+    }
 
 
 def main() -> None:
@@ -171,14 +205,18 @@ def main() -> None:
     routes = [route_times(100), route_times(10_000)]
 
     cpu = platform.processor() or platform.machine()
-    print(f"\n### Fleet server — {date.today()} — {os.cpu_count()} cores, {cpu}, "
-          f"Python {platform.python_version()}, {args.workers} workers x {args.threads} threads, "
-          f"database: {'given URI' if args.db else 'embedded SecantusDB'}\n")  # fmt: skip
+    print(
+        f"\n### Fleet server — {date.today()} — {os.cpu_count()} cores, {cpu}, "
+        f"Python {platform.python_version()}, {args.workers} workers x {args.threads} threads, "
+        f"database: {'given URI' if args.db else 'embedded SecantusDB'}\n"
+    )
     print("| clients | booking cycles/s | request p50 (ms) | request p99 (ms) | errors | 409s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['clients']} | {r['cycles_per_s']:.1f} | {r['p50_ms']:.1f} | "
-              f"{r['p99_ms']:.1f} | {r['errors']} | {r['no_car_409']} |")  # fmt: skip
+        print(
+            f"| {r['clients']} | {r['cycles_per_s']:.1f} | {r['p50_ms']:.1f} | "
+            f"{r['p99_ms']:.1f} | {r['errors']} | {r['no_car_409']} |"
+        )
     print("\n| city nodes | route median (ms) | route p99 (ms) |")
     print("|---:|---:|---:|")
     for r in routes:

@@ -71,13 +71,20 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
     try:
         ensure_indexes(db)
     except Exception as exc:  # noqa: BLE001 - the server still starts and answers 503
-        log.warning("could not ensure indexes now (%s); will serve 503 until the database is up",
-                    type(exc).__name__)  # fmt: skip
+        log.warning(
+            "could not ensure indexes now (%s); will serve 503 until the database is up",
+            type(exc).__name__,
+        )
     fleet = Fleet(db=db, city=city, liveness_timeout_s=config.liveness_timeout_s)
     app.extensions["pixelopolis"] = Services(
-        config=config, db=db, city=city, fleet=fleet, tokens=TokenCache(),
-        city_document=city.to_dict(), version=_version(),
-    )  # fmt: skip
+        config=config,
+        db=db,
+        city=city,
+        fleet=fleet,
+        tokens=TokenCache(),
+        city_document=city.to_dict(),
+        version=_version(),
+    )
 
     @app.error_processor
     def _validation_error(error: HTTPError):  # noqa: ANN202 - apiflask callback
@@ -86,9 +93,10 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         if detail:
             parts = [
                 f"{field}: {'; '.join(msgs)}"
-                for location in detail.values() if isinstance(location, dict)
+                for location in detail.values()
+                if isinstance(location, dict)
                 for field, msgs in location.items()
-            ]  # fmt: skip
+            ]
             if parts:
                 message = "; ".join(parts)
         code = "invalid_request" if error.status_code in (400, 422) else "http_error"

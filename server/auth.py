@@ -54,9 +54,14 @@ def register_device(db: Database, *, kind: str, name: str) -> tuple[Device, str]
             }
         )
     db.devices.insert_one(
-        {"_id": device.id, "kind": kind, "name": name, "token_hash": hash_token(token),
-         "created_at": now}
-    )  # fmt: skip
+        {
+            "_id": device.id,
+            "kind": kind,
+            "name": name,
+            "token_hash": hash_token(token),
+            "created_at": now,
+        }
+    )
     return device, token
 
 

@@ -34,7 +34,7 @@ class ServerConfig:
             raise ConfigError("mongodb_uri: must start with mongodb:// or mongodb+srv://")
         if len(self.fleet_key) < 8:
             raise ConfigError("fleet_key: must be at least 8 characters")
-        if not self.database or any(c in self.database for c in "/\\. \"$"):
+        if not self.database or any(c in self.database for c in '/\\. "$'):
             raise ConfigError(f"database: invalid database name {self.database!r}")
         if self.city_path is not None and not Path(self.city_path).is_file():
             raise ConfigError(f"city_path: no such file {str(self.city_path)!r}")

@@ -74,17 +74,23 @@ class EmbeddedDatabase:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise EmbeddedDatabaseError(f"cannot create data folder {self.data_dir}: {exc}") from exc
+            raise EmbeddedDatabaseError(
+                f"cannot create data folder {self.data_dir}: {exc}"
+            ) from exc
         if not os.access(self.data_dir, os.W_OK):
             raise EmbeddedDatabaseError(f"data folder {self.data_dir} is not writable")
         storage = self.data_dir / "db"
         cmd = [
             _program(),
-            "--host", self.host,
-            "--port", str(self.port),
-            "--storage-path", str(storage),
-            "--log-level", "WARNING",
-        ]  # fmt: skip
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(storage),
+            "--log-level",
+            "WARNING",
+        ]
         log_file = open(self._log_path, "ab")  # noqa: SIM115 - handed to the child process
         self._proc = subprocess.Popen(  # noqa: S603
             cmd,

@@ -152,10 +152,15 @@ class Fleet:
         booking_id = f"bk-{secrets.token_hex(8)}"
         for _, car_id, node, stream_url in candidates:
             claim = self.db.cars.update_one(
-                {"_id": car_id, "booking": None, "state": "ready", "node": node,
-                 "last_seen": {"$gte": self.cutoff(t)}},
+                {
+                    "_id": car_id,
+                    "booking": None,
+                    "state": "ready",
+                    "node": node,
+                    "last_seen": {"$gte": self.cutoff(t)},
+                },
                 {"$set": {"booking": booking_id, "claimed_at": t}},
-            )  # fmt: skip
+            )
             if claim.modified_count != 1:
                 continue  # another station took it first, or it moved: try the next one
             doc = {
@@ -220,9 +225,11 @@ class Fleet:
         t = now()
         result = self.db.bookings.update_one(
             {"_id": booking_id, "open": True, "progress_index": doc.get("progress_index")},
-            {"$push": {"passed": node},
-             "$set": {"status": "driving", "progress_index": index, "updated_at": t}},
-        )  # fmt: skip
+            {
+                "$push": {"passed": node},
+                "$set": {"status": "driving", "progress_index": index, "updated_at": t},
+            },
+        )
         if result.modified_count != 1:
             raise Conflict("the booking changed meanwhile; retry", code="booking_changed")
         self.db.cars.update_one({"_id": car_id}, {"$set": {"node": node}})
@@ -254,8 +261,13 @@ class Fleet:
     ) -> dict[str, Any] | None:
         """Move an open booking to a final status once, then free its car."""
         t = now()
-        changes = {"status": status, "open": False, "reason": reason, "updated_at": t,
-                   "ended_at": t}  # fmt: skip
+        changes = {
+            "status": status,
+            "open": False,
+            "reason": reason,
+            "updated_at": t,
+            "ended_at": t,
+        }
         result = self.db.bookings.update_one({"_id": booking_id, "open": True}, {"$set": changes})
         if result.modified_count != 1:
             return None
@@ -282,10 +294,12 @@ class Fleet:
         t = now()
         failed = 0
         silent = self.db.cars.find(
-            {"booking": {"$ne": None},
-             "$or": [{"last_seen": None}, {"last_seen": {"$lt": self.cutoff(t)}}]},
+            {
+                "booking": {"$ne": None},
+                "$or": [{"last_seen": None}, {"last_seen": {"$lt": self.cutoff(t)}}],
+            },
             {"booking": 1},
-        )  # fmt: skip
+        )
         for car in silent:
             if self._close(car["booking"], "failed", reason="car stopped reporting") is not None:
                 failed += 1

@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     uri = args.db or os.environ.get("MONGODB_URI")
     embedded = None
     try:
-        http = HttpConfig(host=args.host, port=args.port, workers=args.workers,
-                          threads=args.threads)  # fmt: skip
+        http = HttpConfig(
+            host=args.host, port=args.port, workers=args.workers, threads=args.threads
+        )
         liveness = args.liveness_timeout
         if liveness is None:
             liveness = env_float("PIXELOPOLIS_LIVENESS_TIMEOUT", 3.0)
@@ -81,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
             liveness_timeout_s=liveness,
         )
         where = f"embedded database in {embedded.data_dir}" if embedded else "MongoDB at --db"
-        print(f"Pixelopolis fleet server on http://{args.host}:{args.port}/api/v1 ({where})",
-              flush=True)  # fmt: skip
+        print(
+            f"Pixelopolis fleet server on http://{args.host}:{args.port}/api/v1 ({where})",
+            flush=True,
+        )
         if generated:
             print(f"fleet key (generated, shown once): {fleet_key}", flush=True)
         serve(config, http)

@@ -38,8 +38,9 @@ def get(booking_id: str) -> dict:
 @bp.post("/bookings/<booking_id>/progress")
 @bp.input(ProgressIn, location="json")
 @bp.output(BookingOut)
-@bp.doc(summary="The car passed a node of the route", security=BEARER,
-        responses={**ERRORS, **CLOSED})  # fmt: skip
+@bp.doc(
+    summary="The car passed a node of the route", security=BEARER, responses={**ERRORS, **CLOSED}
+)
 @authenticate("car")
 def progress(booking_id: str, json_data: ProgressIn) -> dict:
     return services().fleet.progress(booking_id, current_device().id, json_data.node)
@@ -47,8 +48,9 @@ def progress(booking_id: str, json_data: ProgressIn) -> dict:
 
 @bp.post("/bookings/<booking_id>/arrived")
 @bp.output(BookingOut)
-@bp.doc(summary="The car arrived at the destination", security=BEARER,
-        responses={**ERRORS, **CLOSED})  # fmt: skip
+@bp.doc(
+    summary="The car arrived at the destination", security=BEARER, responses={**ERRORS, **CLOSED}
+)
 @authenticate("car")
 def arrived(booking_id: str) -> dict:
     return services().fleet.arrived(booking_id, current_device().id)
@@ -56,8 +58,7 @@ def arrived(booking_id: str) -> dict:
 
 @bp.post("/bookings/<booking_id>/cancel")
 @bp.output(BookingOut)
-@bp.doc(summary="The station cancels its booking", security=BEARER,
-        responses={**ERRORS, **CLOSED})  # fmt: skip
+@bp.doc(summary="The station cancels its booking", security=BEARER, responses={**ERRORS, **CLOSED})
 @authenticate("station")
 def cancel(booking_id: str) -> dict:
     return services().fleet.cancel(booking_id, current_device().id)

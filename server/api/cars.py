@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from apiflask import APIBlueprint
+from flask import Response
 
 from server.api.common import BEARER, ERRORS, PREFIX, services
 from server.auth import authenticate, current_device
@@ -39,7 +40,7 @@ def status(car_id: str, json_data: CarStatusIn) -> dict:
     responses={**ERRORS, 204: "No booking within the wait"},
 )
 @authenticate("car")
-def assignment(car_id: str, query_data: AssignmentQuery) -> tuple[dict | str, int]:
+def assignment(car_id: str, query_data: AssignmentQuery) -> tuple[dict, int] | Response:
     _own_car(car_id)
     svc = services()
     deadline = time.monotonic() + min(query_data.wait, svc.config.max_wait_s)
@@ -49,5 +50,5 @@ def assignment(car_id: str, query_data: AssignmentQuery) -> tuple[dict | str, in
             return booking, 200
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return "", 204
+            return Response(status=204)
         time.sleep(min(svc.config.poll_interval_s, remaining))

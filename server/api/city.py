@@ -21,8 +21,11 @@ def city() -> dict:
 @bp.get("/routes")
 @bp.input(RouteQuery, location="query")
 @bp.output(RouteOut)
-@bp.doc(summary="Shortest route between two nodes", security=BEARER,
-        responses={**ERRORS, 409: "No route between the nodes"})  # fmt: skip
+@bp.doc(
+    summary="Shortest route between two nodes",
+    security=BEARER,
+    responses={**ERRORS, 409: "No route between the nodes"},
+)
 @authenticate()
 def route(query_data: RouteQuery) -> dict:
     return services().fleet.route(query_data.from_, query_data.to)

@@ -14,8 +14,13 @@ from server.fleet import Fleet
 
 PREFIX = "/api/v1"
 BEARER = [{"BearerAuth": []}]
-ERRORS = {400: "Bad input", 401: "Missing or unknown token", 403: "Not this device's to do",
-          404: "No such thing", 503: "Database unavailable"}  # fmt: skip
+ERRORS = {
+    400: "Bad input",
+    401: "Missing or unknown token",
+    403: "Not this device's to do",
+    404: "No such thing",
+    503: "Database unavailable",
+}
 
 
 @dataclass

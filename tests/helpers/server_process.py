@@ -18,16 +18,34 @@ from server.embedded import free_port
 
 @contextmanager
 def running_server(
-    data: Path, *, fleet_key: str, workers: int = 2, extra: list[str] | None = None,
+    data: Path,
+    *,
+    fleet_key: str,
+    workers: int = 2,
+    extra: list[str] | None = None,
     port: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start the server, wait for /health, yield (base URL, process), then stop it cleanly."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "pixelopolis", "server", "--port", str(port), "--data",
-           str(data), "--fleet-key", fleet_key, "--workers", str(workers), *(extra or [])]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pixelopolis",
+        "server",
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--fleet-key",
+        fleet_key,
+        "--workers",
+        str(workers),
+        *(extra or []),
+    ]
     env = dict(os.environ)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         deadline = time.monotonic() + 60
@@ -60,6 +78,10 @@ def stop(proc: subprocess.Popen[str], timeout: float = 30) -> int:
 
 def worker_pids(master_pid: int) -> list[int]:
     """Gunicorn worker processes of a master (children named like the server)."""
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(master_pid)],
-                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(master_pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     return [int(line.split()[0]) for line in out.splitlines() if "secantus" not in line]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers.fleet_api import Api, make_config
 
 from server import create_app
+from tests.helpers.fleet_api import Api, make_config
 
 
 @pytest.fixture

@@ -144,7 +144,8 @@ def test_assignment_long_poll_waits_and_returns_when_booked(api, app):
     def poll() -> None:
         started = time.monotonic()
         r = client.get(
-            f"/api/v1/cars/{car}/assignment?wait=5", headers={"Authorization": f"Bearer {car_token}"}
+            f"/api/v1/cars/{car}/assignment?wait=5",
+            headers={"Authorization": f"Bearer {car_token}"},
         )
         result.update(status=r.status_code, body=r.json, waited=time.monotonic() - started)
 

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from helpers.server_process import running_server, worker_pids
 from pymongo import MongoClient
 
 from city import default_city
+from tests.helpers.server_process import running_server, worker_pids
 
 pytestmark = pytest.mark.slow
 KEY = "concurrency-key-123"
@@ -26,8 +26,12 @@ CARS, STATIONS = 8, 32
 
 
 def _register(base: str, kind: str, name: str) -> tuple[str, dict]:
-    r = requests.post(f"{base}/devices", json={"kind": kind, "name": name},
-                      headers={"X-Fleet-Key": KEY}, timeout=10)  # fmt: skip
+    r = requests.post(
+        f"{base}/devices",
+        json={"kind": kind, "name": name},
+        headers={"X-Fleet-Key": KEY},
+        timeout=10,
+    )
     r.raise_for_status()
     return r.json()["id"], {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -41,8 +45,12 @@ def _fleet(base: str):
 
 def _all_ready(base: str, cars) -> None:
     for car, headers, node in cars:
-        r = requests.put(f"{base}/cars/{car}/status", json={"state": "ready", "node": node},
-                         headers=headers, timeout=10)  # fmt: skip
+        r = requests.put(
+            f"{base}/cars/{car}/status",
+            json={"state": "ready", "node": node},
+            headers=headers,
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
 
 
@@ -52,8 +60,12 @@ def _book_all_at_once(base: str, stations, nodes) -> list[tuple[int | None, dict
     def book(i: int):
         barrier.wait()
         try:
-            r = requests.post(f"{base}/bookings", json={"destination": nodes[i % len(nodes)]},
-                              headers=stations[i], timeout=30)  # fmt: skip
+            r = requests.post(
+                f"{base}/bookings",
+                json={"destination": nodes[i % len(nodes)]},
+                headers=stations[i],
+                timeout=30,
+            )
             return r.status_code, r.json()
         except requests.RequestException:
             return None, {}  # connection cut by a killed worker: outcome unknown to the client
@@ -110,8 +122,9 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(server):
         _all_ready(base, cars)
         if round_no in (2, 4):
             victim = random.choice(worker_pids(proc.pid))
-            timer = threading.Timer(0.02, lambda v=victim: (os.kill(v, signal.SIGKILL),
-                                                             killed.append(v)))  # fmt: skip
+            timer = threading.Timer(
+                0.02, lambda v=victim: (os.kill(v, signal.SIGKILL), killed.append(v))
+            )
             timer.start()
         results = _book_all_at_once(base, stations, nodes)
         ok = [body for code, body in results if code == 201]

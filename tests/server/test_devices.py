@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers.fleet_api import FLEET_KEY
+from tests.helpers.fleet_api import FLEET_KEY
 
 
 def test_register_returns_id_and_token_and_token_is_stored_hashed(api, app):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from helpers.fleet_api import make_config
-
 from server import create_app
 from server.embedded import free_port
+from tests.helpers.fleet_api import make_config
 
 
 def test_health_up(api):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers.fleet_api import Api, make_config
 
 from city import default_city
 from server import create_app
+from tests.helpers.fleet_api import Api, make_config
 
 
 @pytest.fixture

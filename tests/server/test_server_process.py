@@ -7,9 +7,9 @@ import sys
 
 import pytest
 import requests
-from helpers.server_process import running_server
 
 from city import default_city
+from tests.helpers.server_process import running_server
 
 pytestmark = pytest.mark.slow
 KEY = "process-test-key-123"
@@ -18,17 +18,33 @@ KEY = "process-test-key-123"
 def test_server_survives_a_restart_with_its_data(tmp_path):
     a, b = sorted(default_city().nodes)[:2]
     with running_server(tmp_path, fleet_key=KEY) as (base, _):
-        r = requests.post(f"{base}/devices", json={"kind": "car", "name": "c"},
-                          headers={"X-Fleet-Key": KEY}, timeout=5)  # fmt: skip
+        r = requests.post(
+            f"{base}/devices",
+            json={"kind": "car", "name": "c"},
+            headers={"X-Fleet-Key": KEY},
+            timeout=5,
+        )
         car, car_token = r.json()["id"], r.json()["token"]
-        station = requests.post(f"{base}/devices", json={"kind": "station", "name": "s"},
-                                headers={"X-Fleet-Key": KEY}, timeout=5).json()  # fmt: skip
+        station = requests.post(
+            f"{base}/devices",
+            json={"kind": "station", "name": "s"},
+            headers={"X-Fleet-Key": KEY},
+            timeout=5,
+        ).json()
         h = {"Authorization": f"Bearer {car_token}"}
         hs = {"Authorization": f"Bearer {station['token']}"}
-        assert requests.put(f"{base}/cars/{car}/status", json={"state": "ready", "node": b},
-                            headers=h, timeout=5).status_code == 200  # fmt: skip
-        booking = requests.post(f"{base}/bookings", json={"destination": a}, headers=hs,
-                                timeout=5).json()  # fmt: skip
+        assert (
+            requests.put(
+                f"{base}/cars/{car}/status",
+                json={"state": "ready", "node": b},
+                headers=h,
+                timeout=5,
+            ).status_code
+            == 200
+        )
+        booking = requests.post(
+            f"{base}/bookings", json={"destination": a}, headers=hs, timeout=5
+        ).json()
         assert booking["status"] == "assigned"
     with running_server(tmp_path, fleet_key="another-key-456") as (base, _):
         r = requests.get(f"{base}/bookings/{booking['id']}", headers=hs, timeout=5)
@@ -40,10 +56,22 @@ def test_server_survives_a_restart_with_its_data(tmp_path):
 def test_second_server_on_the_same_data_folder_is_refused(tmp_path):
     with running_server(tmp_path, fleet_key=KEY):
         r = subprocess.run(
-            [sys.executable, "-m", "pixelopolis", "server", "--data", str(tmp_path), "--port",
-             "0", "--fleet-key", KEY],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pixelopolis",
+                "server",
+                "--data",
+                str(tmp_path),
+                "--port",
+                "0",
+                "--fleet-key",
+                KEY,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 2
         assert "already" in r.stderr and str(tmp_path) in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
@@ -67,8 +95,14 @@ def test_server_starts_with_no_arguments(tmp_path):
     args = [] if not port_busy else ["--port", str(free_port())]
     if args:
         port = int(args[1])
-    proc = subprocess.Popen([sys.executable, "-m", "pixelopolis", "server", *args], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pixelopolis", "server", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,0 +1,1 @@
+"""The car's control board: DYNAMIXEL protocol, host driver, emulator and firmware."""

@@ -1,0 +1,1 @@
+"""The simulator: renderer, dynamics, expert driver, dataset generators, evaluation."""

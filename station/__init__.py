@@ -1,0 +1,1 @@
+"""The station web app: pages, static assets and translations."""

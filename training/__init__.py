@@ -1,0 +1,1 @@
+"""Training: datasets to Keras models to TFLite exports, evaluation and model cards."""

@@ -1,0 +1,1 @@
+"""The car runtime: camera sources, perception, localization, planner, motors, stream."""
