@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
+from pymongo.database import Database
 
 from city import City, default_city, load_city
 from server.api import bookings, cars, devices, health
@@ -68,13 +69,7 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
 
     city: City = load_city(config.city_path) if config.city_path else default_city()
     db = connect(config.mongodb_uri, config.database, timeout_ms=config.db_timeout_ms)
-    try:
-        ensure_indexes(db)
-    except Exception as exc:  # noqa: BLE001 - the server still starts and answers 503
-        log.warning(
-            "could not ensure indexes now (%s); will serve 503 until the database is up",
-            type(exc).__name__,
-        )
+    indexes_ready = _try_ensure_indexes(db)
     fleet = Fleet(db=db, city=city, liveness_timeout_s=config.liveness_timeout_s)
     app.extensions["pixelopolis"] = Services(
         config=config,
@@ -107,16 +102,31 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         app.register_blueprint(blueprint)
 
     if start_reaper:
-        _start_reaper(fleet, config.reaper_interval_s)
+        _start_reaper(fleet, config.reaper_interval_s, indexes_ready=indexes_ready)
     return app
 
 
-def _start_reaper(fleet: Fleet, interval_s: float) -> threading.Thread:
-    """Sweep silent cars and orphaned claims; every worker runs one (the sweep is idempotent)."""
+def _try_ensure_indexes(db: Database, *, quiet: bool = False) -> bool:
+    try:
+        ensure_indexes(db)
+    except Exception as exc:  # noqa: BLE001 - the server still starts and answers 503
+        if not quiet:
+            log.warning("database not reachable (%s); serving 503 until it is", type(exc).__name__)
+        return False
+    return True
+
+
+def _start_reaper(fleet: Fleet, interval_s: float, *, indexes_ready: bool) -> threading.Thread:
+    """Sweep silent cars and orphaned claims; every worker runs one (the sweep is idempotent).
+
+    If the database was down at start, the indexes are created as soon as it answers.
+    """
 
     def loop() -> None:
+        ready = indexes_ready
         while True:
             try:
+                ready = ready or _try_ensure_indexes(fleet.db, quiet=True)
                 fleet.fail_silent_cars()
                 fleet.repair_orphan_claims()
             except Exception as exc:  # noqa: BLE001 - database down: try again next round

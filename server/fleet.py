@@ -188,11 +188,12 @@ class Fleet:
             return booking_view(doc)
         raise NoCarAvailable("no car is ready to take this trip; try again shortly")
 
-    def get_booking(self, booking_id: str) -> dict[str, Any]:
+    def get_booking(self, booking_id: str, *, check_car: bool = True) -> dict[str, Any]:
+        """The booking; with `check_car`, an open booking of a silent car is failed first."""
         doc = self.db.bookings.find_one({"_id": booking_id})
         if doc is None:
             raise NotFound(f"no booking {booking_id!r}", code="unknown_booking")
-        if doc.get("open"):
+        if check_car and doc.get("open"):
             car = self.db.cars.find_one({"_id": doc["car"]}, {"last_seen": 1})
             if car is None or car.get("last_seen") is None or car["last_seen"] < self.cutoff():
                 self.fail_silent_cars()
@@ -200,8 +201,11 @@ class Fleet:
         return doc
 
     def booking_for(self, booking_id: str, device_id: str, *roles: str) -> dict[str, Any]:
-        """The booking, if `device_id` is its car or station (as `roles` allow)."""
-        doc = self.get_booking(booking_id)
+        """The booking, if `device_id` is its car or station (as `roles` allow).
+
+        When the car itself asks, it is evidently alive: no liveness check then.
+        """
+        doc = self.get_booking(booking_id, check_car=roles != ("car",))
         if not any(doc.get(role) == device_id for role in roles):
             raise Forbidden("this booking belongs to another device")
         return doc
@@ -238,48 +242,62 @@ class Fleet:
 
     def arrived(self, booking_id: str, car_id: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, car_id, "car")
-        if doc["status"] == "arrived":
-            return booking_view(doc)
-        self._require_open(doc)
-        closed = self._close(booking_id, "arrived", node=doc["destination"])
-        return booking_view(closed or self.get_booking(booking_id))
+        return self._finish(doc, "arrived", node=doc["destination"])
 
     def cancel(self, booking_id: str, station_id: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, station_id, "station")
-        if doc["status"] == "cancelled":
-            return booking_view(doc)
-        self._require_open(doc)
-        closed = self._close(booking_id, "cancelled", reason="cancelled by the station")
-        return booking_view(closed or self.get_booking(booking_id))
+        return self._finish(doc, "cancelled", reason="cancelled by the station")
+
+    def _finish(
+        self,
+        doc: dict[str, Any],
+        status: str,
+        *,
+        reason: str | None = None,
+        node: str | None = None,
+    ) -> dict[str, Any]:
+        """Close `doc` as `status`; repeating the same close is harmless, another is a 409."""
+        if doc["status"] != status:
+            self._require_open(doc)
+            closed = self._close(doc["_id"], status, car=doc["car"], reason=reason, node=node)
+            if closed is None:  # closed by someone else meanwhile
+                return self._finish(self.get_booking(doc["_id"], check_car=False), status)
+            doc = {**doc, **closed}
+        return booking_view(doc)
 
     def _require_open(self, doc: dict[str, Any]) -> None:
         if not doc.get("open"):
             raise Conflict(f"booking is already {doc['status']}", code="booking_closed")
 
     def _close(
-        self, booking_id: str, status: str, *, reason: str | None = None, node: str | None = None
+        self,
+        booking_id: str,
+        status: str,
+        *,
+        car: str | None = None,
+        reason: str | None = None,
+        node: str | None = None,
     ) -> dict[str, Any] | None:
-        """Move an open booking to a final status once, then free its car."""
+        """Move an open booking to a final status once, then free its car.
+
+        Returns the closed booking's changed fields (with `car`), or None when the booking
+        was not open any more (someone else closed it).
+        """
         t = now()
-        changes = {
-            "status": status,
-            "open": False,
-            "reason": reason,
-            "updated_at": t,
-            "ended_at": t,
-        }
-        result = self.db.bookings.update_one({"_id": booking_id, "open": True}, {"$set": changes})
+        changes = {"status": status, "open": False, "reason": reason, "updated_at": t}
+        result = self.db.bookings.update_one(
+            {"_id": booking_id, "open": True}, {"$set": {**changes, "ended_at": t}}
+        )
         if result.modified_count != 1:
             return None
-        doc = self.db.bookings.find_one({"_id": booking_id})
-        if doc is None:
-            return None
+        if car is None:
+            car = (self.db.bookings.find_one({"_id": booking_id}, {"car": 1}) or {}).get("car")
         extra = {"node": node} if node else {}
         self.db.cars.update_one(
-            {"_id": doc["car"], "booking": booking_id}, {"$set": {"booking": None, **extra}}
+            {"_id": car, "booking": booking_id}, {"$set": {"booking": None, **extra}}
         )
         log.info("booking %s %s%s", booking_id, status, f" ({reason})" if reason else "")
-        return doc
+        return {"_id": booking_id, "car": car, **changes}
 
     def _release(self, car_id: str, booking_id: str) -> None:
         self.db.cars.update_one({"_id": car_id, "booking": booking_id}, {"$set": {"booking": None}})

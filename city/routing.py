@@ -1,0 +1,111 @@
+"""Shortest paths that respect the turn rules, over edge states.
+
+A search state is the edge a car arrived on, because whether it may leave a node
+along an edge depends on where it came from (no u-turn unless the node allows one).
+The graph is flattened into integer-indexed lists once, so a query is plain heapq.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+
+from city.model import Edge, Node
+from city.turns import U_TURN_LIMIT_DEG, heading_change_deg
+
+
+class RoutingGraph:
+    """Precomputed adjacency between edge states; nodes and edges are referred to by index."""
+
+    def __init__(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+        index = {node.id: i for i, node in enumerate(nodes)}
+        self.xs = [node.x for node in nodes]
+        self.ys = [node.y for node in nodes]
+        self.edge_from = [index[edge.from_node] for edge in edges]
+        self.edge_to = [index[edge.to_node] for edge in edges]
+        self.edge_length = [edge.length_m for edge in edges]
+        self.out_edges: list[list[int]] = [[] for _ in nodes]
+        self.in_edges: list[list[int]] = [[] for _ in nodes]
+        for e, (a, b) in enumerate(zip(self.edge_from, self.edge_to, strict=True)):
+            self.out_edges[a].append(e)
+            self.in_edges[b].append(e)
+        starts = [edge.start_heading for edge in edges]
+        ends = [edge.end_heading for edge in edges]
+        allow_u_turn = [node.allow_u_turn for node in nodes]
+        # successors[e]: edges a car arriving on e may leave along; predecessors: the reverse.
+        self.successors: list[list[int]] = [[] for _ in edges]
+        self.predecessors: list[list[int]] = [[] for _ in edges]
+        for e_in, node in enumerate(self.edge_to):
+            came_from = self.edge_from[e_in]
+            for e_out in self.out_edges[node]:
+                is_u_turn = self.edge_to[e_out] == came_from or (
+                    abs(heading_change_deg(ends[e_in], starts[e_out])) > U_TURN_LIMIT_DEG
+                )
+                if is_u_turn and not allow_u_turn[node]:
+                    continue
+                self.successors[e_in].append(e_out)
+                self.predecessors[e_out].append(e_in)
+
+    def shortest_path(self, start: int, goal: int) -> tuple[list[int], float] | None:
+        """(edge indices, length) of a shortest route, or None; A* with a Euclidean bound."""
+        if start == goal:
+            return [], 0.0
+        xs, ys, to, length = self.xs, self.ys, self.edge_to, self.edge_length
+        successors, hypot, push, pop = self.successors, math.hypot, heapq.heappush, heapq.heappop
+        gx, gy = xs[goal], ys[goal]
+        best = [math.inf] * len(to)
+        parent = [-1] * len(to)
+        heap: list[tuple[float, float, int]] = []
+        for e in self.out_edges[start]:
+            g = length[e]
+            if g < best[e]:
+                best[e] = g
+                n = to[e]
+                push(heap, (g + hypot(xs[n] - gx, ys[n] - gy), -g, e))
+        while heap:
+            _, neg_g, e = pop(heap)
+            g = -neg_g
+            if g > best[e]:
+                continue
+            if to[e] == goal:
+                return self._unwind(parent, e), g
+            for nxt in successors[e]:
+                ng = g + length[nxt]
+                if ng < best[nxt]:
+                    best[nxt] = ng
+                    parent[nxt] = e
+                    n = to[nxt]
+                    push(heap, (ng + hypot(xs[n] - gx, ys[n] - gy), -ng, nxt))
+        return None
+
+    def distances_to(self, goal: int) -> list[float]:
+        """Shortest route length from every node to `goal` (inf if none); reverse Dijkstra."""
+        length, predecessors = self.edge_length, self.predecessors
+        remaining = [math.inf] * len(length)  # from the end of edge e to goal
+        heap: list[tuple[float, int]] = []
+        for e in self.in_edges[goal]:
+            remaining[e] = 0.0
+            heap.append((0.0, e))
+        while heap:
+            d, e = heapq.heappop(heap)
+            if d > remaining[e]:
+                continue
+            through = d + length[e]
+            for prev in predecessors[e]:
+                if through < remaining[prev]:
+                    remaining[prev] = through
+                    heapq.heappush(heap, (through, prev))
+        result = [
+            min((length[e] + remaining[e] for e in out), default=math.inf) for out in self.out_edges
+        ]
+        result[goal] = 0.0
+        return result
+
+    @staticmethod
+    def _unwind(parent: list[int], last: int) -> list[int]:
+        path = [last]
+        while parent[path[-1]] != -1:
+            path.append(parent[path[-1]])
+        path.reverse()
+        return path
