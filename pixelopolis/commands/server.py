@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from city import CityError, load_city
     from server.config import ConfigError, ServerConfig, env_float
     from server.embedded import EmbeddedDatabase, EmbeddedDatabaseError
-    from server.runner import HttpConfig, serve
+    from server.runner import HttpConfig, check_port_free, serve
 
     if args.city:
         try:
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         liveness = args.liveness_timeout
         if liveness is None:
             liveness = env_float("PIXELOPOLIS_LIVENESS_TIMEOUT", 3.0)
+        check_port_free(http.host, http.port)
         if uri is None:
             data = Path(args.data or os.environ.get("PIXELOPOLIS_DATA") or "pixelopolis-data")
             embedded = EmbeddedDatabase(data.resolve())

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from city import default_city
+from server.embedded import free_port
 from tests.helpers.server_process import running_server
 
 pytestmark = pytest.mark.slow
@@ -17,7 +18,8 @@ KEY = "process-test-key-123"
 
 def test_server_survives_a_restart_with_its_data(tmp_path):
     a, b = sorted(default_city().nodes)[:2]
-    with running_server(tmp_path, fleet_key=KEY) as (base, _):
+    slow_liveness = ["--liveness-timeout", "120"]
+    with running_server(tmp_path, fleet_key=KEY, extra=slow_liveness) as (base, _):
         r = requests.post(
             f"{base}/devices",
             json={"kind": "car", "name": "c"},
@@ -46,7 +48,7 @@ def test_server_survives_a_restart_with_its_data(tmp_path):
             f"{base}/bookings", json={"destination": a}, headers=hs, timeout=5
         ).json()
         assert booking["status"] == "assigned"
-    with running_server(tmp_path, fleet_key="another-key-456") as (base, _):
+    with running_server(tmp_path, fleet_key="another-key-456", extra=slow_liveness) as (base, _):
         r = requests.get(f"{base}/bookings/{booking['id']}", headers=hs, timeout=5)
         assert r.status_code == 200 and r.json()["car"] == car
         r = requests.get(f"{base}/cars/{car}/assignment?wait=0", headers=h, timeout=5)
@@ -64,7 +66,7 @@ def test_second_server_on_the_same_data_folder_is_refused(tmp_path):
                 "--data",
                 str(tmp_path),
                 "--port",
-                "0",
+                str(free_port()),
                 "--fleet-key",
                 KEY,
             ],
