@@ -19,6 +19,7 @@ from server.config import ServerConfig
 from server.db import connect, ensure_indexes
 from server.errors import error_response, install_error_handlers
 from server.fleet import Fleet
+from server.waiters import AssignmentWaiters
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         city=city,
         fleet=fleet,
         tokens=TokenCache(),
+        waiters=AssignmentWaiters(fleet.assignments, interval_s=config.poll_interval_s),
         city_document=city.to_dict(),
         version=_version(),
     )

@@ -214,6 +214,11 @@ class Fleet:
         doc = self.db.bookings.find_one({"car": car_id, "open": True})
         return booking_view(doc) if doc else None
 
+    def assignments(self, car_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Open bookings of many cars in one query (for the long-poll watcher)."""
+        docs = self.db.bookings.find({"car": {"$in": car_ids}, "open": True})
+        return {doc["car"]: booking_view(doc) for doc in docs}
+
     def progress(self, booking_id: str, car_id: str, node: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, car_id, "car")
         self._require_open(doc)

@@ -21,7 +21,7 @@ class HttpConfig:
     port: int = 8000
     workers: int = 2
     # Each waiting car holds one thread for up to `max_wait_s`; size for the fleet.
-    threads: int = 32
+    threads: int = 64
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

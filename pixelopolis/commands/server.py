@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="key devices register with (default: $PIXELOPOLIS_FLEET_KEY, else generated)",
     )
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=32, help="threads per worker (default 32)")
+    p.add_argument("--threads", type=int, default=64, help="threads per worker (default 64)")
     p.add_argument("--city", help="city file (default: the shipped town)")
     p.add_argument(
         "--liveness-timeout",

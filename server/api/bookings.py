@@ -23,7 +23,10 @@ CLOSED = {409: "The booking is already closed, or the node is not ahead on its r
 )
 @authenticate("station")
 def book(json_data: BookingIn) -> dict:
-    return services().fleet.book(current_device().id, json_data.destination)
+    svc = services()
+    booking = svc.fleet.book(current_device().id, json_data.destination)
+    svc.waiters.notify(booking["car"], booking)
+    return booking
 
 
 @bp.get("/bookings/<booking_id>")

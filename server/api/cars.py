@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from apiflask import APIBlueprint
 from flask import Response
 
@@ -43,12 +41,10 @@ def status(car_id: str, json_data: CarStatusIn) -> dict:
 def assignment(car_id: str, query_data: AssignmentQuery) -> tuple[dict, int] | Response:
     _own_car(car_id)
     svc = services()
-    deadline = time.monotonic() + min(query_data.wait, svc.config.max_wait_s)
-    while True:
-        booking = svc.fleet.assignment(car_id)
-        if booking is not None:
-            return booking, 200
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return Response(status=204)
-        time.sleep(min(svc.config.poll_interval_s, remaining))
+    booking = svc.fleet.assignment(car_id)
+    wait = min(query_data.wait, svc.config.max_wait_s)
+    if booking is None and wait > 0:
+        booking = svc.waiters.wait(car_id, wait)
+    if booking is None:
+        return Response(status=204)
+    return booking, 200
