@@ -17,7 +17,7 @@ from server.api.common import Services
 from server.auth import TokenCache
 from server.config import ServerConfig
 from server.db import connect, ensure_indexes
-from server.errors import error_response, install_error_handlers
+from server.errors import JsonRequest, error_response, install_error_handlers
 from server.fleet import Fleet
 from server.waiters import AssignmentWaiters
 
@@ -66,6 +66,7 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         SYNC_LOCAL_SPEC=False,
         DOCS_FAVICON=None,
     )
+    app.request_class = JsonRequest
     app.security_schemes = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
 
     city: City = load_city(config.city_path) if config.city_path else default_city()
@@ -89,7 +90,7 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         detail = error.detail or {}
         if detail:
             parts = [
-                f"{field}: {'; '.join(msgs)}"
+                f"{'body' if field == '_schema' else field}: {'; '.join(msgs)}"
                 for location in detail.values()
                 if isinstance(location, dict)
                 for field, msgs in location.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Request, Response, jsonify
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -51,6 +51,13 @@ class DatabaseUnavailable(ApiError):
     status, code = 503, "database_unavailable"
 
 
+class JsonRequest(Request):
+    """A request whose unparseable JSON body is a clear 400, not a generic one."""
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        raise BadRequest("request body is not valid JSON", code="malformed_json")
+
+
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -81,10 +88,7 @@ def install_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "http_error")
-        message = exc.description or exc.name
-        if status == 400 and "JSON" in (message or ""):
-            code = "malformed_json"
-        return error_response(status, code, message)
+        return error_response(status, code, exc.description or exc.name)
 
     @app.errorhandler(ServerSelectionTimeoutError)
     @app.errorhandler(ConnectionFailure)

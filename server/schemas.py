@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 NODE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+HTTP_URL = r"^https?://[^\s]+$"
 
 
 class _Strict(BaseModel):
@@ -26,7 +28,7 @@ class ErrorBody(BaseModel):
 
 class DeviceIn(_Strict):
     kind: Literal["car", "station"]
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
 
 
 class DeviceOut(BaseModel):
@@ -54,7 +56,9 @@ class CarStatusIn(_Strict):
     state: Literal["ready", "driving", "paused", "offline"]
     node: str = Field(pattern=NODE_ID)
     battery_v: float | None = Field(default=None, ge=0, le=100)
-    stream_url: str | None = Field(default=None, max_length=2048)
+    stream_url: str | None = Field(
+        default=None, max_length=2048, pattern=HTTP_URL, description="the car's MJPEG stream"
+    )
 
 
 class CarOut(BaseModel):

@@ -74,3 +74,27 @@ def test_unknown_route_is_json_404(api):
     r = api.client.delete("/api/v1/devices")
     assert r.status_code == 405
     assert r.json["error"]["code"] == "method_not_allowed"
+
+
+def test_non_object_body_and_control_characters_are_rejected(api):
+    for data in ("", "[]", "123", '"car"'):
+        r = api.client.post(
+            "/api/v1/devices",
+            data=data,
+            headers={"X-Fleet-Key": FLEET_KEY, "Content-Type": "application/json"},
+        )
+        assert r.status_code == 400, data
+        assert r.json["error"]["code"] in {"malformed_json", "invalid_request"}
+    r = api.client.post(
+        "/api/v1/devices",
+        json={"kind": "car", "name": "a\x00b"},
+        headers={"X-Fleet-Key": FLEET_KEY},
+    )
+    assert r.status_code == 400
+
+
+def test_stream_url_must_be_http(api):
+    car, token = api.register("car")
+    for url in ("javascript:alert(1)", "file:///etc/passwd", "ftp://x"):
+        assert api.status(car, token, stream_url=url).status_code == 400, url
+    assert api.status(car, token, stream_url="https://car.local:8080/stream").status_code == 200
