@@ -7,6 +7,7 @@ from city.citymap import City
 from city.errors import CityError, CityValidationError, NoRouteError, UnknownNodeError
 from city.files import default_city, default_city_path, load_city
 from city.geometry import Arc, Line, Segment
+from city.kinematics import CarGeometry, steering_from_wheels, wheel_speeds
 from city.model import Edge, Node, Route, RouteStep
 from city.signs import SIGN_TYPES, SignType, get_sign, sign_names
 from city.turns import ARRIVE, DEPART, LEFT, RIGHT, STRAIGHT, U_TURN, classify_turn
@@ -20,6 +21,7 @@ __all__ = [
     "STRAIGHT",
     "U_TURN",
     "Arc",
+    "CarGeometry",
     "City",
     "CityError",
     "CityValidationError",
@@ -38,4 +40,6 @@ __all__ = [
     "get_sign",
     "load_city",
     "sign_names",
+    "steering_from_wheels",
+    "wheel_speeds",
 ]
