@@ -27,8 +27,14 @@ class CarGeometry:
     height_m: float = 0.10
 
     def __post_init__(self) -> None:
-        for name in ("wheel_base_m", "max_wheel_speed_mps", "max_curvature_per_m", "length_m",
-                     "width_m", "height_m"):  # fmt: skip
+        for name in (
+            "wheel_base_m",
+            "max_wheel_speed_mps",
+            "max_curvature_per_m",
+            "length_m",
+            "width_m",
+            "height_m",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive")
 

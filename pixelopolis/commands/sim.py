@@ -3,28 +3,140 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from pixelopolis.commands._unbuilt import not_built
+from pixelopolis.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("sim", help="simulator: datasets and views")
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
-    lane = verbs.add_parser("lane", help="generate a lane-keeping dataset")
-    lane.add_argument("--out", required=True, help="output folder")
+
+    lane = verbs.add_parser(
+        "lane",
+        help="generate a lane-keeping dataset (JPEG frames + JSON Lines manifest)",
+        description="Render expert drives along random routes: a frame every 50 ms of "
+        "simulated time, labelled with steering, throttle and the route command.",
+    )
+    lane.add_argument("--out", required=True, help="output folder (must be empty or new)")
     lane.add_argument("--frames", type=int, required=True, help="number of frames")
     lane.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    lane.add_argument("--seed", type=int, default=0, help="random seed")
+    lane.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     lane.add_argument("--city", help="city file (default: the shipped town)")
-    lane.set_defaults(handler=not_built("pixelopolis sim lane", 3))
+    lane.add_argument(
+        "--randomise",
+        type=float,
+        default=1.0,
+        help="domain randomisation strength, 0 (clean) to 1 (default 1)",
+    )
+    lane.add_argument(
+        "--no-recoveries",
+        action="store_true",
+        help="drive perfectly (no lateral-offset recoveries)",
+    )
+    lane.add_argument("--force", action="store_true", help="replace a dataset already in --out")
+    lane.set_defaults(handler=run_lane)
+
     detect = verbs.add_parser("detect", help="generate a detection dataset (Pascal VOC)")
     detect.add_argument("--out", required=True, help="output folder")
     detect.add_argument("--images", type=int, required=True, help="number of images")
+    detect.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     detect.add_argument("--seed", type=int, default=0, help="random seed")
     detect.add_argument("--city", help="city file (default: the shipped town)")
-    detect.set_defaults(handler=not_built("pixelopolis sim detect", 3))
-    view = verbs.add_parser("view", help="render a top-down view of the simulated city")
+    detect.add_argument(
+        "--randomise",
+        type=float,
+        default=1.0,
+        help="domain randomisation strength, 0 (clean) to 1 (default 1)",
+    )
+    detect.add_argument(
+        "--composites",
+        type=float,
+        default=0.3,
+        help="share of random-background composites (default 0.3)",
+    )
+    detect.add_argument("--force", action="store_true", help="replace a dataset already in --out")
+    detect.set_defaults(handler=run_detect)
+
+    view = verbs.add_parser(
+        "view",
+        help="render a top-down view of the city with cars and their camera views (PNG)",
+    )
     view.add_argument("--city", help="city file (default: the shipped town)")
-    view.add_argument("--out", help="PNG file to write")
-    view.set_defaults(handler=not_built("pixelopolis sim view", 3))
+    view.add_argument("--out", default="sim-view.png", help="PNG file (default sim-view.png)")
+    view.add_argument("--cars", type=int, default=3, help="cars to place (default 3)")
+    view.add_argument("--seed", type=int, default=0, help="random seed")
+    view.set_defaults(handler=run_view)
+
+
+def _check_city(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    from city import CityError, load_city
+
+    try:
+        load_city(path)
+    except CityError as exc:
+        raise UsageError(str(exc)) from exc
+    return Path(path)
+
+
+def run_lane(args: argparse.Namespace) -> int:
+    from sim.datasets.lane import LaneDatasetConfig, generate_lane_dataset
+    from sim.datasets.output import DatasetError
+
+    try:
+        config = LaneDatasetConfig(
+            frames=args.frames,
+            seed=args.seed,
+            workers=args.workers,
+            city_path=_check_city(args.city),
+            randomise=args.randomise,
+            recoveries=not args.no_recoveries,
+        )
+        stats = generate_lane_dataset(Path(args.out), config, force=args.force)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    hist = stats["steering_histogram"]["counts"]
+    print(f"{stats['frames']} frames in {stats['episodes']} episodes -> {args.out}")
+    print(f"commands: {stats['commands']}; turning share {stats['turning_share']:.0%}")
+    print("steering histogram (-1 .. 1): " + " ".join(str(c) for c in hist))
+    return 0
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from sim.datasets.detect import DetectDatasetConfig, generate_detect_dataset
+    from sim.datasets.output import DatasetError
+
+    try:
+        config = DetectDatasetConfig(
+            images=args.images,
+            seed=args.seed,
+            workers=args.workers,
+            city_path=_check_city(args.city),
+            randomise=args.randomise,
+            composite_share=args.composites,
+        )
+        stats = generate_detect_dataset(Path(args.out), config, force=args.force)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"{stats['images']} images ({stats['train']} train, {stats['val']} val) -> {args.out}")
+    print("objects: " + ", ".join(f"{k} {v}" for k, v in stats["objects"].items()))
+    return 0
+
+
+def run_view(args: argparse.Namespace) -> int:
+    from city import default_city, load_city
+    from sim.view import write_view
+
+    if not 0 <= args.cars <= 8:
+        raise UsageError(f"--cars: must be 0-8, got {args.cars}")
+    _check_city(args.city)
+    city = load_city(args.city) if args.city else default_city()
+    try:
+        out = write_view(city, Path(args.out), cars=args.cars, seed=args.seed)
+    except OSError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"wrote {out}")
+    return 0

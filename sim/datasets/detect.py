@@ -1,0 +1,341 @@
+"""`pixelopolis sim detect`: detection scenes in Pascal VOC layout.
+
+Two kinds of scene, as Pixelopolis used: views from a car's camera in the city
+(signs where the city puts them, other cars on the roads) and composites of sign
+faces pasted in random perspective on random backgrounds. Every image is computed
+from `(seed, index)` alone, so the dataset is the same whatever the number of workers.
+
+    JPEGImages/000000.jpg   Annotations/000000.xml
+    ImageSets/Main/train.txt, val.txt, <class>_train.txt, <class>_val.txt
+    labels.txt, label_map.pbtxt, dataset.json
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from city import City, default_city, load_city, sign_names
+from sim.appearance import Appearance
+from sim.camera import CameraConfig
+from sim.datasets.output import DatasetError, prepare_output
+from sim.datasets.parallel import default_workers, ordered_map
+from sim.datasets.voc import VocObject, annotation_xml, label_map_pbtxt
+from sim.pose import Pose
+from sim.render import CarBody, Renderer
+
+log = logging.getLogger(__name__)
+
+MARKER = "labels.txt"
+FORMAT_VERSION = 1
+CHUNK = 64  # images per task, sharing one randomised look (textures are costly to redo)
+CAR_COLOURS = (
+    (40, 40, 200),
+    (200, 90, 30),
+    (30, 160, 40),
+    (30, 200, 220),
+    (160, 60, 160),
+    (220, 220, 220),
+    (40, 40, 40),
+)
+
+
+def classes() -> list[str]:
+    """Detection classes: one per sign type, then `car`."""
+    return [*sign_names(), "car"]
+
+
+@dataclass(frozen=True)
+class DetectDatasetConfig:
+    images: int
+    seed: int = 0
+    workers: int | None = None
+    city_path: Path | None = None
+    composite_share: float = 0.3
+    randomise: float = 1.0
+    val_every: int = 10  # every n-th image goes to the validation split
+    jpeg_quality: int = 90
+    camera: CameraConfig = field(default_factory=CameraConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.images, int) or self.images <= 0:
+            raise DatasetError(f"images: must be a positive number, got {self.images}")
+        if self.workers is not None and self.workers <= 0:
+            raise DatasetError(f"workers: must be positive, got {self.workers}")
+        if not 0.0 <= self.composite_share <= 1.0:
+            raise DatasetError("composite_share: must be between 0 and 1")
+        if not 0.0 <= self.randomise <= 1.0:
+            raise DatasetError("randomise: must be between 0 and 1")
+        if self.val_every < 2:
+            raise DatasetError("val_every: must be at least 2")
+
+
+@dataclass
+class Sample:
+    image_id: str
+    jpeg: bytes
+    xml: str
+    objects: list[VocObject]
+
+
+class _SceneMaker:
+    def __init__(self, city: City, config: DetectDatasetConfig) -> None:
+        self.city = city
+        self.config = config
+        self._renderer: Renderer | None = None
+        self._faces: dict[str, np.ndarray] = {}
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = Renderer(self.city, camera=self.config.camera)
+        return self._renderer
+
+    def __call__(self, chunk: int) -> list[Sample]:
+        first = chunk * CHUNK
+        last = min(first + CHUNK, self.config.images)
+        look = np.random.default_rng([self.config.seed, 1 << 40, chunk])
+        self.renderer.set_appearance(Appearance.randomised(look, self.config.randomise))
+        return [self.sample(i) for i in range(first, last)]
+
+    def sample(self, index: int) -> Sample:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, index])
+        if rng.random() < cfg.composite_share:
+            image, objects = self._composite(rng)
+        else:
+            image, objects = self._city_view(rng)
+        image_id = f"{index:06d}"
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        h, w = image.shape[:2]
+        xml = annotation_xml(filename=f"{image_id}.jpg", width=w, height=h, objects=objects)
+        return Sample(image_id=image_id, jpeg=jpeg.tobytes(), xml=xml, objects=objects)
+
+    # -- scenes in the city --------------------------------------------------------------
+
+    def _city_view(self, rng: np.random.Generator) -> tuple[np.ndarray, list[VocObject]]:
+        """A car's view approaching a node, with other cars around."""
+        edges = list(self.city.edges.values())
+        edge = edges[int(rng.integers(len(edges)))]
+        before = float(rng.uniform(0.2, min(2.5, edge.length_m * 0.95)))
+        x, y, heading, _ = edge.sample(max(0.0, edge.lane_length_m - before))
+        pose = Pose(x, y, heading).moved(
+            left_m=float(rng.normal(0, 0.04)), turn_rad=float(rng.normal(0, 0.2))
+        )
+        cars = self._cars_near(pose, rng)
+        frame = self.renderer.render(pose, cars=cars, rng=rng, annotate=True)
+        objects = [
+            VocObject(
+                name=o.label,
+                box=o.box,
+                truncated=o.truncated,
+                occluded=o.occluded,
+                difficult=o.difficult,
+            )
+            for o in frame.objects
+        ]
+        return frame.image, objects
+
+    def _cars_near(self, pose: Pose, rng: np.random.Generator) -> list[CarBody]:
+        cars: list[CarBody] = []
+        edges = list(self.city.edges.values())
+        for n in range(int(rng.integers(0, 4))):
+            for _ in range(10):
+                edge = edges[int(rng.integers(len(edges)))]
+                x, y, heading, _ = edge.sample(float(rng.uniform(0, edge.lane_length_m)))
+                dist = math.hypot(x - pose.x, y - pose.y)
+                ahead = (x - pose.x) * math.cos(pose.heading) + (y - pose.y) * math.sin(
+                    pose.heading
+                )
+                if 0.3 < dist < 2.5 and ahead > 0.2:
+                    colour = CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))]
+                    cars.append(
+                        CarBody(car_id=f"car-{n}", pose=Pose(x, y, heading), color_bgr=colour)
+                    )
+                    break
+        return cars
+
+    # -- composites --------------------------------------------------------------------
+
+    def _face(self, name: str) -> np.ndarray:
+        if name not in self._faces:
+            self._faces[name] = self.renderer.sign_face(name, 96)
+        return self._faces[name]
+
+    def _composite(self, rng: np.random.Generator) -> tuple[np.ndarray, list[VocObject]]:
+        """Sign faces pasted in random perspective on a random background."""
+        cam = self.config.camera
+        w, h = cam.width, cam.height
+        image = _random_background(rng, w, h)
+        objects: list[VocObject] = []
+        taken: list[tuple[int, int, int, int]] = []
+        names = sign_names()
+        for _ in range(int(rng.integers(1, 5))):
+            name = names[int(rng.integers(len(names)))]
+            size = float(np.exp(rng.uniform(np.log(14), np.log(110))))
+            cx, cy = rng.uniform(-0.1 * w, 1.1 * w), rng.uniform(-0.1 * h, 1.1 * h)
+            placed = _paste(image, self._face(name), rng, cx=cx, cy=cy, size=size)
+            if placed is None:
+                continue
+            box, truncated = placed
+            if any(_overlap(box, other) > 0.0 for other in taken):
+                continue
+            taken.append(box)
+            height = box[3] - box[1] + 1
+            objects.append(
+                VocObject(name=name, box=box, truncated=truncated, difficult=height < 10)
+            )
+        gain = rng.uniform(0.6, 1.4, size=3) * (0.85 + 0.15 * self.config.randomise)
+        image = np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+        if rng.random() < 0.3:
+            image = cv2.GaussianBlur(image, (3, 3), 0)
+        return image, objects
+
+
+def _random_background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """Gradients, clutter shapes and noise: nothing the detector may learn as a sign."""
+    top, bottom = rng.integers(0, 256, size=3), rng.integers(0, 256, size=3)
+    ramp = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    image = (top * (1 - ramp) + bottom * ramp).astype(np.uint8).repeat(w, axis=1)
+    for _ in range(int(rng.integers(3, 12))):
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+        x1, y1 = x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2))
+        if rng.random() < 0.5:
+            cv2.rectangle(image, (x0, y0), (x1, y1), colour, -1)
+        else:
+            cv2.line(image, (x0, y0), (x1, y1), colour, int(rng.integers(1, 6)))
+    noise = rng.normal(0, rng.uniform(2, 10), size=(h, w, 1)).astype(np.int16)
+    return np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def _paste(
+    image: np.ndarray,
+    face: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    cx: float,
+    cy: float,
+    size: float,
+) -> tuple[tuple[int, int, int, int], bool] | None:
+    """Warp a BGRA face onto `image` around (cx, cy); its visible box and whether it is cut."""
+    h, w = image.shape[:2]
+    fs = face.shape[0]
+    src = np.float32([[0, 0], [fs, 0], [fs, fs], [0, fs]])
+    half = size / 2
+    angle = rng.normal(0, 0.15)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    corners = np.array([[-half, -half], [half, -half], [half, half], [-half, half]]) @ rot.T
+    corners *= rng.uniform(0.75, 1.0, size=(4, 1)) if rng.random() < 0.5 else 1.0
+    corners[:, 0] *= rng.uniform(0.5, 1.0)  # seen at an angle: narrower
+    dst = np.float32(corners + [cx, cy])
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(
+        face,
+        matrix,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
+    alpha = warped[:, :, 3]
+    ys, xs = np.nonzero(alpha > 127)
+    if xs.size < 16:
+        return None
+    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    if box[2] - box[0] < 3 or box[3] - box[1] < 3:
+        return None
+    a = alpha[:, :, None].astype(np.float32) / 255.0
+    shade = rng.uniform(0.6, 1.2)
+    blended = image * (1 - a) + np.clip(warped[:, :, :3] * shade, 0, 255) * a
+    image[:] = blended.astype(np.uint8)
+    full = dst.min(axis=0), dst.max(axis=0)
+    truncated = bool(full[0][0] < 0 or full[0][1] < 0 or full[1][0] > w - 1 or full[1][1] > h - 1)
+    return box, truncated
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1)
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
+    return float(ix * iy)
+
+
+def generate_detect_dataset(
+    out: Path, config: DetectDatasetConfig, *, force: bool = False, progress: bool = True
+) -> dict[str, Any]:
+    """Render `config.images` annotated images into `out` (Pascal VOC layout)."""
+    city = load_city(config.city_path) if config.city_path else default_city()
+    out = prepare_output(Path(out), marker=MARKER, force=force)
+    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
+        (out / sub).mkdir(parents=True)
+    names = classes()
+    maker = _SceneMaker(city, config)
+    workers = config.workers or default_workers()
+    splits: dict[str, list[str]] = {"train": [], "val": []}
+    presence: dict[str, dict[str, int]] = {c: {} for c in names}
+    counts: Counter[str] = Counter()
+    written = 0
+    interrupted = False
+    chunks = math.ceil(config.images / CHUNK)
+    results = ordered_map(maker, chunks, workers=workers)
+    bar = tqdm(total=config.images, unit="image", disable=not progress, desc="detection images")
+    try:
+        for samples in results:
+            for sample in samples:
+                (out / "JPEGImages" / f"{sample.image_id}.jpg").write_bytes(sample.jpeg)
+                (out / "Annotations" / f"{sample.image_id}.xml").write_text(sample.xml)
+                split = "val" if int(sample.image_id) % config.val_every == 0 else "train"
+                splits[split].append(sample.image_id)
+                for obj in sample.objects:
+                    counts[obj.name] += 1
+                    flag = 0 if obj.difficult else 1
+                    presence[obj.name][sample.image_id] = max(
+                        presence[obj.name].get(sample.image_id, -1), flag
+                    )
+                written += 1
+            bar.update(len(samples))
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("interrupted: %d complete images written", written)
+    finally:
+        results.close()
+        bar.close()
+    main = out / "ImageSets" / "Main"
+    for split, ids in splits.items():
+        (main / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
+        for name in names:
+            lines = [f"{i} {presence[name].get(i, -1):>2}\n" for i in ids]
+            (main / f"{name}_{split}.txt").write_text("".join(lines))
+    (out / "label_map.pbtxt").write_text(label_map_pbtxt(names))
+    stats = {
+        "format": "pixelopolis-detect",
+        "version": FORMAT_VERSION,
+        "images": written,
+        "complete": not interrupted,
+        "classes": names,
+        "objects": {name: counts.get(name, 0) for name in names},
+        "train": len(splits["train"]),
+        "val": len(splits["val"]),
+        "city": city.name,
+        "config": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in asdict(config).items()
+            if k != "workers"
+        },
+    }
+    (out / "dataset.json").write_text(json.dumps(stats, indent=2) + "\n")
+    (out / MARKER).write_text("".join(f"{n}\n" for n in names))
+    if interrupted:
+        raise KeyboardInterrupt
+    return stats

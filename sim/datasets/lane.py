@@ -1,0 +1,221 @@
+"""`pixelopolis sim lane`: lane-keeping runs rendered from the expert's drives.
+
+Layout of a dataset folder:
+
+    manifest.jsonl     one JSON record per frame, in order (docs/lane-dataset.md)
+    frames/*.jpg       the camera frames, 320x240 by default
+    dataset.json       what made it (seed, city, camera, knobs) and its statistics
+
+Each episode is one drive along a random route, computed from `(seed, episode)`
+alone, so the manifest is byte-identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from city import City, default_city, load_city, wheel_speeds
+from sim.appearance import Appearance
+from sim.camera import CameraConfig
+from sim.datasets.output import DatasetError, prepare_output
+from sim.datasets.parallel import default_workers, ordered_map
+from sim.datasets.traffic import Traffic
+from sim.expert import ExpertConfig, ExpertDriver, RecoveryNoise
+from sim.path import RoutePath
+from sim.render import Renderer
+from sim.routes import random_route, start_pose
+from sim.world import World
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.jsonl"
+FRAME_DT_S = 0.05  # a frame every 50 ms of simulated time
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LaneDatasetConfig:
+    """What `pixelopolis sim lane` generates; every field has a working default but `frames`."""
+
+    frames: int
+    seed: int = 0
+    workers: int | None = None
+    city_path: Path | None = None
+    frames_per_episode: int = 240
+    randomise: float = 1.0
+    recoveries: bool = True
+    prefer_turns: float = 0.7
+    traffic: int = 2
+    jpeg_quality: int = 85
+    camera: CameraConfig = field(default_factory=CameraConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.frames, int) or self.frames <= 0:
+            raise DatasetError(f"frames: must be a positive number, got {self.frames}")
+        if self.workers is not None and self.workers <= 0:
+            raise DatasetError(f"workers: must be positive, got {self.workers}")
+        if self.frames_per_episode < 20:
+            raise DatasetError("frames_per_episode: must be at least 20")
+        if not 0.0 <= self.randomise <= 1.0:
+            raise DatasetError(f"randomise: must be between 0 and 1, got {self.randomise}")
+        if not 0.0 <= self.prefer_turns <= 1.0:
+            raise DatasetError(f"prefer_turns: must be between 0 and 1, got {self.prefer_turns}")
+        if not 0 <= self.traffic <= 10:
+            raise DatasetError(f"traffic: must be 0-10 cars, got {self.traffic}")
+        if not 30 <= self.jpeg_quality <= 100:
+            raise DatasetError(f"jpeg_quality: must be 30-100, got {self.jpeg_quality}")
+
+
+@dataclass
+class Episode:
+    index: int
+    records: list[dict[str, Any]]
+    jpegs: list[bytes]
+
+
+class _EpisodeMaker:
+    """Everything a worker needs to simulate an episode from its number alone."""
+
+    def __init__(self, city: City, config: LaneDatasetConfig) -> None:
+        self.city = city
+        self.config = config
+        self._renderer: Renderer | None = None
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:  # built in the worker process, once
+            self._renderer = Renderer(self.city, camera=self.config.camera)
+        return self._renderer
+
+    def __call__(self, index: int) -> Episode:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, index])
+        route = random_route(self.city, rng, prefer_turns=cfg.prefer_turns)
+        path = RoutePath.from_route(self.city, route)
+        self.renderer.set_appearance(Appearance.randomised(rng, cfg.randomise))
+        pose = start_pose(self.city, path, rng, max_lateral_m=0.04, max_heading_rad=0.12)
+        world = World(self.city)
+        world.add_car("ego", pose)
+        traffic = Traffic(self.city, world, rng, count=cfg.traffic, avoid=path)
+        cruise = float(rng.uniform(0.22, 0.36))
+        expert = ExpertDriver(path, ExpertConfig(cruise_speed_mps=cruise))
+        recovery = RecoveryNoise(rng) if cfg.recoveries else None
+        geometry = world.dynamics.geometry
+        records: list[dict[str, Any]] = []
+        jpegs: list[bytes] = []
+        params = [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality]
+        for k in range(cfg.frames_per_episode):
+            state = world.state("ego")
+            control = expert.act(state.pose)
+            if expert.finished:
+                break
+            frame = self.renderer.render(state.pose, cars=traffic.bodies(), rng=rng)
+            ok, jpeg = cv2.imencode(".jpg", frame.image, params)
+            if not ok:
+                raise RuntimeError("JPEG encoding failed")
+            jpegs.append(jpeg.tobytes())
+            records.append(
+                {
+                    "file": f"frames/{index:06d}_{k:04d}.jpg",
+                    "episode": index,
+                    "frame": k,
+                    "t": round(k * FRAME_DT_S, 3),
+                    "steering": round(control.steering, 4),
+                    "throttle": round(control.throttle(geometry), 4),
+                    "command": control.command,
+                    "speed": round(state.speed, 4),
+                    "cte": round(control.cross_track_m, 4),
+                    "heading_error": round(control.heading_error, 4),
+                    "pose": state.pose.to_dict(),
+                }
+            )
+            executed = recovery.perturb(control.steering, FRAME_DT_S) if recovery else None
+            steering = control.steering if executed is None else executed
+            world.set_command("ego", *wheel_speeds(steering, control.speed_mps, geometry))
+            traffic.drive(FRAME_DT_S)
+            world.step(FRAME_DT_S)
+        return Episode(index=index, records=records, jpegs=jpegs)
+
+
+def steering_histogram(steerings: list[float], bins: int = 20) -> dict[str, Any]:
+    counts, edges = np.histogram(np.asarray(steerings, dtype=float), bins=bins, range=(-1, 1))
+    return {"edges": [round(float(e), 3) for e in edges], "counts": [int(c) for c in counts]}
+
+
+def generate_lane_dataset(
+    out: Path, config: LaneDatasetConfig, *, force: bool = False, progress: bool = True
+) -> dict[str, Any]:
+    """Render `config.frames` frames into `out`; returns the statistics written to dataset.json."""
+    city = load_city(config.city_path) if config.city_path else default_city()
+    out = prepare_output(Path(out), marker=MANIFEST, force=force)
+    (out / "frames").mkdir()
+    workers = config.workers or default_workers()
+    maker = _EpisodeMaker(city, config)
+    # An upper bound on the episodes needed; the run stops as soon as it has its frames.
+    max_episodes = config.frames + 1
+    written = 0
+    steerings: list[float] = []
+    commands: Counter[str] = Counter()
+    episodes = 0
+    interrupted = False
+    bar = tqdm(total=config.frames, unit="frame", disable=not progress, desc="lane frames")
+    results = ordered_map(maker, max_episodes, workers=workers)
+    try:
+        with open(out / MANIFEST, "w", encoding="utf-8") as manifest:
+            for episode in results:
+                take = min(len(episode.records), config.frames - written)
+                for record, jpeg in zip(episode.records[:take], episode.jpegs[:take], strict=True):
+                    (out / record["file"]).write_bytes(jpeg)
+                    manifest.write(json.dumps(record, separators=(",", ":")) + "\n")
+                    steerings.append(record["steering"])
+                    commands[record["command"]] += 1
+                manifest.flush()
+                written += take
+                episodes += 1
+                bar.update(take)
+                if written >= config.frames:
+                    break
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("interrupted: the dataset holds the %d complete frames written so far", written)
+    finally:
+        results.close()
+        bar.close()
+    stats = {
+        "format": "pixelopolis-lane",
+        "version": FORMAT_VERSION,
+        "frames": written,
+        "episodes": episodes,
+        "complete": not interrupted,
+        "frame_interval_s": FRAME_DT_S,
+        "city": city.name,
+        "config": _jsonable(asdict(config)),
+        "commands": dict(sorted(commands.items())),
+        "steering_histogram": steering_histogram(steerings),
+        "steering_abs_mean": round(float(np.mean(np.abs(steerings))), 4) if steerings else 0.0,
+        "turning_share": round(sum(abs(s) > 0.15 for s in steerings) / max(1, written), 4),
+    }
+    (out / "dataset.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    if interrupted:
+        raise KeyboardInterrupt
+    return stats
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if k != "workers"}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
