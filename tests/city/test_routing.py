@@ -169,3 +169,18 @@ def test_route_on_10000_nodes_is_fast():
         timings.append(time.perf_counter() - began)
         assert route.nodes[0] == start and route.nodes[-1] == goal
     assert statistics.median(timings) < 0.020
+
+
+def test_landmark_bound_keeps_routes_shortest(monkeypatch):
+    """With landmarks forced on a mid-size city, routes equal the plain search's."""
+    import city.routing as routing
+
+    plain = grid_city(400, seed=5)
+    monkeypatch.setattr(routing, "LANDMARK_MIN_NODES", 10)
+    sharp = grid_city(400, seed=5)
+    assert sharp._graph.landmarks() is not None and plain._graph.landmarks() is None
+    rng = random.Random(11)
+    ids = sorted(sharp.nodes)
+    for _ in range(60):
+        a, b = rng.sample(ids, 2)
+        assert sharp.route(a, b).length_m == pytest.approx(plain.route(a, b).length_m, abs=1e-9)
