@@ -41,8 +41,6 @@ def test_every_subcommand_has_help(verb, capsys):
     [
         ["demo"],
         ["car"],
-        ["board", "emulate"],
-        ["sim", "lane", "--out", "x", "--frames", "1"],
         ["train", "lane", "--data", "d", "--out", "o"],
         ["eval", "drive"],
     ],
