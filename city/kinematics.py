@@ -20,7 +20,8 @@ class CarGeometry:
     """Dimensions and limits of a Pixelopolis car (metres, seconds)."""
 
     wheel_base_m: float = 0.13
-    max_wheel_speed_mps: float = 0.6
+    # DYNAMIXEL XL430 at 12 V (61 rpm) on 66 mm wheels: the board's motors top out here.
+    max_wheel_speed_mps: float = 0.21
     max_curvature_per_m: float = 5.0
     length_m: float = 0.22
     width_m: float = 0.14

@@ -107,7 +107,7 @@ class _EpisodeMaker:
         world = World(self.city)
         world.add_car("ego", pose)
         traffic = Traffic(self.city, world, rng, count=cfg.traffic, avoid=path)
-        cruise = float(rng.uniform(0.22, 0.36))
+        cruise = float(rng.uniform(0.12, 0.2))
         expert = ExpertDriver(path, ExpertConfig(cruise_speed_mps=cruise))
         recovery = RecoveryNoise(rng) if cfg.recoveries else None
         geometry = world.dynamics.geometry
@@ -131,7 +131,7 @@ class _EpisodeMaker:
                     "frame": k,
                     "t": round(k * FRAME_DT_S, 3),
                     "steering": round(control.steering, 4),
-                    "throttle": round(control.throttle(geometry), 4),
+                    "throttle": round(control.throttle, 4),
                     "command": control.command,
                     "speed": round(state.speed, 4),
                     "cte": round(control.cross_track_m, 4),
@@ -139,8 +139,11 @@ class _EpisodeMaker:
                     "pose": state.pose.to_dict(),
                 }
             )
-            executed = recovery.perturb(control.steering, FRAME_DT_S) if recovery else None
-            steering = control.steering if executed is None else executed
+            steering = control.steering
+            if recovery is not None:
+                steering = recovery.perturb(
+                    steering, FRAME_DT_S, cross_track_m=control.cross_track_m
+                )
             world.set_command("ego", *wheel_speeds(steering, control.speed_mps, geometry))
             traffic.drive(FRAME_DT_S)
             world.step(FRAME_DT_S)

@@ -49,7 +49,7 @@ class Traffic:
             else:
                 path = RoutePath.from_route(city, random_route(city, rng))
                 world.add_car(car_id, start_pose(city, path, rng))
-                speed = float(rng.uniform(0.15, 0.3))
+                speed = float(rng.uniform(0.1, 0.18))
                 self._drivers[car_id] = ExpertDriver(path, ExpertConfig(cruise_speed_mps=speed))
 
     def _parked_pose(self, avoid: RoutePath | None) -> Pose:

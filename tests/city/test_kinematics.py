@@ -11,19 +11,19 @@ from city.kinematics import CarGeometry, steering_from_wheels, wheel_speeds
 
 @pytest.mark.parametrize("steering", [-1.0, -0.4, 0.0, 0.3, 1.0])
 def test_round_trip(steering):
-    left, right = wheel_speeds(steering, 0.3)
+    left, right = wheel_speeds(steering, 0.15)
     back, speed = steering_from_wheels(left, right)
-    assert back == pytest.approx(steering) and speed == pytest.approx(0.3)
+    assert back == pytest.approx(steering) and speed == pytest.approx(0.15)
 
 
 def test_positive_steering_turns_left():
-    left, right = wheel_speeds(0.5, 0.3)
+    left, right = wheel_speeds(0.5, 0.15)
     assert right > left
 
 
 def test_full_steering_is_the_tightest_radius():
     g = CarGeometry()
-    left, right = wheel_speeds(1.0, 0.2, g)
+    left, right = wheel_speeds(1.0, 0.1, g)
     radius = g.wheel_base_m * (left + right) / 2 / (right - left)
     assert radius == pytest.approx(1 / g.max_curvature_per_m)
 
