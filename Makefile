@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 demo: $(STAMP)
 	$(BIN)/pixelopolis demo
 
-test: $(STAMP)
+# MicroPython's WebAssembly port runs the firmware's protocol tests (skipped without npm).
+WASM := firmware_bridge/wasm/node_modules/.package-lock.json
+$(WASM): firmware_bridge/wasm/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix firmware_bridge/wasm --no-audit --no-fund --silent; fi
+
+test: $(STAMP) $(WASM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -58,7 +58,7 @@ class MotorBus:
 
     def _receive(self, count):
         parser = pk.Parser(status=True)
-        replies = {}
+        replies: dict[int, pk.Packet] = {}  # for mypy; MicroPython ignores it
         start = self.ticks_ms()
         while len(replies) < count:
             now = self.ticks_ms()

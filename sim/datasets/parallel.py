@@ -30,6 +30,16 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# The function of the current map. Forked workers inherit it, so it is never pickled:
+# it may hold a city, a renderer, anything.
+_work: Callable[[int], object] | None = None
+
+
+def _run(index: int) -> object:
+    assert _work is not None
+    return _work(index)
+
+
 def ordered_map(func: Callable[[int], T], count: int, *, workers: int) -> Iterator[T]:
     """func(0), func(1), ... func(count-1), computed by `workers` processes, yielded in order.
 
@@ -41,17 +51,19 @@ def ordered_map(func: Callable[[int], T], count: int, *, workers: int) -> Iterat
         for i in range(count):
             yield func(i)
         return
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    pool = ctx.Pool(workers, initializer=_ignore_sigint)
+    global _work
+    _work = func
+    pool = mp.get_context("fork").Pool(workers, initializer=_ignore_sigint)
     try:
         pending: deque = deque()
         submitted = 0
         while submitted < count or pending:
             while submitted < count and len(pending) < 2 * workers:
-                pending.append(pool.apply_async(func, (submitted,)))
+                pending.append(pool.apply_async(_run, (submitted,)))
                 submitted += 1
             yield pending.popleft().get()
         pool.close()
     finally:
         pool.terminate()
         pool.join()
+        _work = None

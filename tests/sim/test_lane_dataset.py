@@ -1,0 +1,109 @@
+"""The lane dataset: valid records, real JPEG frames, deterministic whatever the workers."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import cv2
+import jsonschema
+import pytest
+
+from pixelopolis.cli import main
+from sim.datasets.lane import LaneDatasetConfig, generate_lane_dataset
+from sim.datasets.output import DatasetError
+
+SCHEMA = json.loads(files("sim").joinpath("schemas/lane_record.schema.json").read_text())
+
+
+def _records(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("lane") / "ds"
+    cfg = LaneDatasetConfig(frames=120, seed=3, workers=2, frames_per_episode=50)
+    generate_lane_dataset(out, cfg, progress=False)
+    return out
+
+
+def test_manifest_records_follow_the_schema_and_point_at_real_frames(small_dataset):
+    records = _records(small_dataset)
+    assert len(records) == 120
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for record in records:
+        validator.validate(record)
+    for record in records[::17]:
+        image = cv2.imread(str(small_dataset / record["file"]))
+        assert image is not None and image.shape == (240, 320, 3)
+    assert len(list((small_dataset / "frames").glob("*.jpg"))) == 120
+
+
+def test_frames_are_50_ms_apart_within_an_episode(small_dataset):
+    records = _records(small_dataset)
+    by_episode: dict[int, list[dict]] = {}
+    for r in records:
+        by_episode.setdefault(r["episode"], []).append(r)
+    assert len(by_episode) >= 2
+    for recs in by_episode.values():
+        times = [r["t"] for r in recs]
+        assert times == pytest.approx([0.05 * i for i in range(len(recs))])
+
+
+def test_statistics_report_the_steering_histogram(small_dataset):
+    stats = json.loads((small_dataset / "dataset.json").read_text())
+    assert stats["frames"] == 120 and stats["complete"]
+    assert sum(stats["steering_histogram"]["counts"]) == 120
+    assert set(stats["commands"]) <= {"straight", "left", "right"}
+
+
+def test_same_seed_same_manifest_whatever_the_workers(tmp_path, small_dataset):
+    out = tmp_path / "again"
+    cfg = LaneDatasetConfig(frames=120, seed=3, workers=1, frames_per_episode=50)
+    generate_lane_dataset(out, cfg, progress=False)
+    assert (out / "manifest.jsonl").read_bytes() == (small_dataset / "manifest.jsonl").read_bytes()
+    other = tmp_path / "other-seed"
+    generate_lane_dataset(other, LaneDatasetConfig(frames=30, seed=4, frames_per_episode=50),
+                          progress=False)  # fmt: skip
+    assert (other / "manifest.jsonl").read_bytes()[:200] != (
+        small_dataset / "manifest.jsonl"
+    ).read_bytes()[:200]
+
+
+def test_existing_dataset_is_never_overwritten_silently(tmp_path, small_dataset):
+    with pytest.raises(DatasetError, match="--force"):
+        generate_lane_dataset(small_dataset, LaneDatasetConfig(frames=5), progress=False)
+    out = tmp_path / "forced"
+    generate_lane_dataset(out, LaneDatasetConfig(frames=5, workers=1), progress=False)
+    generate_lane_dataset(out, LaneDatasetConfig(frames=7, workers=1), force=True, progress=False)
+    assert len(_records(out)) == 7
+    assert len(list((out / "frames").glob("*.jpg"))) == 7
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--frames", "-3"], "frames"),
+        (["--frames", "0"], "frames"),
+        (["--frames", "5", "--workers", "0"], "workers"),
+        (["--frames", "5", "--randomise", "2"], "randomise"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
+    code = main(["sim", "lane", "--out", str(tmp_path / "x"), *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_unwritable_output_and_bad_city_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["sim", "lane", "--out", str(blocker / "sub"), "--frames", "2"]) == 2
+    bad_city = tmp_path / "city.json"
+    bad_city.write_text("{}")
+    assert main(["sim", "lane", "--out", str(tmp_path / "o"), "--frames", "2",
+                 "--city", str(bad_city)]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "city.json" in err[1]
