@@ -9,6 +9,7 @@ only from the rng handed to `FrameEffects.apply`, so renders are reproducible.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
 
@@ -19,6 +20,7 @@ BGR = tuple[int, int, int]
 BACKGROUNDS = ("table", "floor", "grass", "carpet")
 BACKDROPS = ("room", "outdoor", "plain")
 _NOISE_MARGIN = 96  # the noise tile is this much larger than a frame
+_NOISE_BANK = 16  # unit noise tiles kept per frame size; a look scales one of them
 
 
 @dataclass(frozen=True)
@@ -211,15 +213,10 @@ class FrameEffects:
         self._noise_pos: np.ndarray | None = None
         self._noise_neg: np.ndarray | None = None
         if appearance.noise_sigma > 0:
-            tile_w, tile_h = width + _NOISE_MARGIN, height + _NOISE_MARGIN
-            rng = np.random.default_rng([appearance.seed, 7])
-            sigma = np.float32(appearance.noise_sigma)
-            noise = rng.standard_normal((tile_h, tile_w, 1), dtype=np.float32) * sigma
-            # Mostly luminance noise with a little chroma, as a phone sensor shows.
-            chroma = rng.standard_normal((tile_h, tile_w, 3), dtype=np.float32) * (sigma * 0.35)
-            noise = np.round(noise + chroma)
-            self._noise_pos = np.clip(noise, 0, 255).astype(np.uint8)
-            self._noise_neg = np.clip(-noise, 0, 255).astype(np.uint8)
+            unit = _unit_noise(appearance.seed % _NOISE_BANK, width, height)
+            noise = cv2.multiply(unit, float(appearance.noise_sigma))
+            self._noise_pos = cv2.convertScaleAbs(cv2.max(noise, 0.0))
+            self._noise_neg = cv2.convertScaleAbs(cv2.min(noise, 0.0))
 
     def to_bgr(self, canvas: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """The BGR image of a BGRA `canvas`, with a random light flicker if the look has one.
@@ -255,6 +252,21 @@ class FrameEffects:
             x = int(rng.integers(0, self._noise_pos.shape[1] - w + 1))
             cv2.add(image, self._noise_pos[y : y + h, x : x + w], dst=image)
             cv2.subtract(image, self._noise_neg[y : y + h, x : x + w], dst=image)
+
+
+@functools.lru_cache(maxsize=2 * _NOISE_BANK)
+def _unit_noise(which: int, width: int, height: int) -> np.ndarray:
+    """A unit-sigma BGR noise tile, the frame plus a margin; one of a small fixed bank.
+
+    Mostly luminance noise with a little chroma, as a phone sensor shows.
+    """
+    tile_w, tile_h = width + _NOISE_MARGIN, height + _NOISE_MARGIN
+    rng = np.random.default_rng([which, 7])
+    noise = rng.standard_normal((tile_h, tile_w, 1), dtype=np.float32)
+    chroma = rng.standard_normal((tile_h, tile_w, 3), dtype=np.float32) * np.float32(0.35)
+    out = noise + chroma
+    out.flags.writeable = False
+    return out
 
 
 _MOTION_KERNELS: dict[tuple[int, int], np.ndarray] = {}

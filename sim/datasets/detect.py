@@ -63,7 +63,6 @@ class DetectDatasetConfig:
     composite_share: float = 0.3
     randomise: float = 1.0
     val_every: int = 10  # every n-th image goes to the validation split
-    jpeg_quality: int = 90
     camera: CameraConfig = field(default_factory=CameraConfig)
 
     def __post_init__(self) -> None:
@@ -82,6 +81,7 @@ class DetectDatasetConfig:
 @dataclass
 class Sample:
     image_id: str
+    kind: str  # "city" or "composite"
     jpeg: bytes
     xml: str
     objects: list[VocObject]
@@ -110,17 +110,20 @@ class _SceneMaker:
     def sample(self, index: int) -> Sample:
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, index])
-        if rng.random() < cfg.composite_share:
+        kind = "composite" if rng.random() < cfg.composite_share else "city"
+        if kind == "composite":
             image, objects = self._composite(rng)
         else:
             image, objects = self._city_view(rng)
         image_id = f"{index:06d}"
-        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
+        low, high = self.renderer.appearance.jpeg_quality_range
+        quality = int(rng.integers(low, high + 1))
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
         h, w = image.shape[:2]
         xml = annotation_xml(filename=f"{image_id}.jpg", width=w, height=h, objects=objects)
-        return Sample(image_id=image_id, jpeg=jpeg.tobytes(), xml=xml, objects=objects)
+        return Sample(image_id=image_id, kind=kind, jpeg=jpeg.tobytes(), xml=xml, objects=objects)
 
     # -- scenes in the city --------------------------------------------------------------
 

@@ -56,7 +56,6 @@ class LaneDatasetConfig:
     recoveries: bool = True
     prefer_turns: float = 0.7
     traffic: int = 2
-    jpeg_quality: int = 85
     camera: CameraConfig = field(default_factory=CameraConfig)
 
     def __post_init__(self) -> None:
@@ -72,8 +71,6 @@ class LaneDatasetConfig:
             raise DatasetError(f"prefer_turns: must be between 0 and 1, got {self.prefer_turns}")
         if not 0 <= self.traffic <= 10:
             raise DatasetError(f"traffic: must be 0-10 cars, got {self.traffic}")
-        if not 30 <= self.jpeg_quality <= 100:
-            raise DatasetError(f"jpeg_quality: must be 30-100, got {self.jpeg_quality}")
 
 
 @dataclass
@@ -108,19 +105,22 @@ class _EpisodeMaker:
         world.add_car("ego", pose)
         traffic = Traffic(self.city, world, rng, count=cfg.traffic, avoid=path)
         cruise = float(rng.uniform(0.12, 0.2))
-        expert = ExpertDriver(path, ExpertConfig(cruise_speed_mps=cruise))
+        expert = ExpertDriver(
+            path, ExpertConfig(cruise_speed_mps=cruise, turn_speed_mps=0.65 * cruise)
+        )
         recovery = RecoveryNoise(rng) if cfg.recoveries else None
         geometry = world.dynamics.geometry
         records: list[dict[str, Any]] = []
         jpegs: list[bytes] = []
-        params = [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality]
+        low, high = self.renderer.appearance.jpeg_quality_range
         for k in range(cfg.frames_per_episode):
             state = world.state("ego")
             control = expert.act(state.pose)
             if expert.finished:
                 break
             frame = self.renderer.render(state.pose, cars=traffic.bodies(), rng=rng)
-            ok, jpeg = cv2.imencode(".jpg", frame.image, params)
+            quality = int(rng.integers(low, high + 1))
+            ok, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, quality])
             if not ok:
                 raise RuntimeError("JPEG encoding failed")
             jpegs.append(jpeg.tobytes())

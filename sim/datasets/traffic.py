@@ -50,7 +50,8 @@ class Traffic:
                 path = RoutePath.from_route(city, random_route(city, rng))
                 world.add_car(car_id, start_pose(city, path, rng))
                 speed = float(rng.uniform(0.1, 0.18))
-                self._drivers[car_id] = ExpertDriver(path, ExpertConfig(cruise_speed_mps=speed))
+                config = ExpertConfig(cruise_speed_mps=speed, turn_speed_mps=0.65 * speed)
+                self._drivers[car_id] = ExpertDriver(path, config)
 
     def _parked_pose(self, avoid: RoutePath | None) -> Pose:
         """A pose at the roadside beyond the lane of a random edge, off the ego's path."""

@@ -70,69 +70,148 @@ def ground_frame(
 
 def paint_ground(layout: RoadLayout, frame: GroundFrame, look: Appearance) -> GroundTexture:
     """Background, kerbs, asphalt and markings for one appearance (deterministic from its seed)."""
-    rng = np.random.default_rng([look.seed, 1])
-    h, w, s = frame.height, frame.width, frame.px_per_m
+    image = GroundPainter(layout, frame).paint(look)
+    return GroundTexture(image, frame.px_per_m, frame.x0, frame.y0)
 
-    def to_px(points: np.ndarray) -> np.ndarray:
-        px = (points[:, 0] - frame.x0) * s
-        py = (frame.y0 - points[:, 1]) * s
+
+class GroundPainter:
+    """Paints the ground of one layout for any appearance.
+
+    The masks that depend only on the layout (paving, edge and centre lines at each
+    marking width in whole pixels, kerbs at each kerb width) are rasterised once and
+    kept; a look then costs a few whole-texture passes, almost all of them on uint8
+    masks: wear, the layer weights, one `cv2.transform` that mixes the layer colours,
+    and the grain added as two saturating uint8 adds.
+    """
+
+    def __init__(self, layout: RoadLayout, frame: GroundFrame) -> None:
+        self.layout = layout
+        self.frame = frame
+        self._road: np.ndarray | None = None
+        self._lines: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._kerbs: dict[int, np.ndarray] = {}
+
+    def _to_px(self, points: np.ndarray) -> np.ndarray:
+        f = self.frame
+        px = (points[:, 0] - f.x0) * f.px_per_m
+        py = (f.y0 - points[:, 1]) * f.px_per_m
         return np.round(np.column_stack((px, py)) * (1 << _SHIFT)).astype(np.int32)
 
-    road = np.zeros((h, w), np.uint8)
-    for polygon in layout.paving:  # one by one: overlapping polygons in one call cancel out
-        cv2.fillPoly(road, [to_px(polygon)], 255, cv2.LINE_AA, _SHIFT)
-    width_px = max(1, round(look.marking_width_m * s))
-    edges = np.zeros((h, w), np.uint8)
-    cv2.polylines(edges, [to_px(p) for p in layout.edge_line_paths(look.marking_width_m)],
-                  False, 255, width_px, cv2.LINE_AA, _SHIFT)  # fmt: skip
-    centre = np.zeros((h, w), np.uint8)
-    cv2.polylines(centre, [to_px(p) for p in layout.centre_lines], False, 255, width_px,
-                  cv2.LINE_AA, _SHIFT)  # fmt: skip
+    def road(self) -> np.ndarray:
+        if self._road is None:
+            road = np.zeros((self.frame.height, self.frame.width), np.uint8)
+            for polygon in self.layout.paving:  # one by one: overlapping polygons cancel out
+                cv2.fillPoly(road, [self._to_px(polygon)], 255, cv2.LINE_AA, _SHIFT)
+            self._road = road
+        return self._road
 
-    # Every layer is one channel of weights; colours mix per channel at the end.
-    mark_edge = edges.astype(np.float32) * np.float32(1 / 255)
-    mark_centre = centre.astype(np.float32) * np.float32(1 / 255)
-    if look.marking_wear > 0:
-        wear = _noise(rng, h, w, 0.05 * s, 1.0) + _fine(rng, h, w, 0.5)
-        keep = np.clip((wear + 1.6 - 3.2 * look.marking_wear) * 2.0, 0.0, 1.0)
-        mark_edge *= keep
-        mark_centre *= keep
-    w_road = road.astype(np.float32) * np.float32(1 / 255)
-    rest = 1.0 - np.minimum(mark_edge + mark_centre, 1.0)
-    w_road *= rest
-    if look.kerb_width_m > 0:
-        k = max(1, round(look.kerb_width_m * s))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
-        w_kerb = cv2.dilate(road, kernel).astype(np.float32) * np.float32(1 / 255)
-        w_kerb = (w_kerb - w_road - mark_edge - mark_centre).clip(0.0, 1.0)
-    else:
-        w_kerb = np.zeros_like(w_road)
-    w_bg = (rest - w_road - w_kerb).clip(0.0, 1.0)
-    grain = _fine(rng, h, w, look.road_grain) + _noise(rng, h, w, 0.6 * s, look.road_grain)
-    offset = w_road * grain + w_kerb * _fine(rng, h, w, 4.0)
-    bg_mul, bg_var, tint = _background(rng, look, h, w, s)
-    w_bg_mul = w_bg * bg_mul
-    offset += w_bg * bg_var
-    channels = []
-    for c in range(3):
-        value = (
-            w_bg_mul * look.background_bgr[c]
-            + w_road * look.road_bgr[c]
-            + w_kerb * look.kerb_bgr[c]
-            + mark_edge * look.marking_bgr[c]
-            + mark_centre * look.centre_line_bgr[c]
-        )
-        value += offset if tint[c] == 1.0 else offset + w_bg * bg_var * (tint[c] - 1.0)
-        channels.append(value)
-    texture = cv2.merge(channels)
-    texture = np.clip(texture, 0, 255, out=texture).astype(np.uint8)
-    return GroundTexture(texture, s, frame.x0, frame.y0)
+    def lines(self, width_px: int) -> tuple[np.ndarray, np.ndarray]:
+        """(edge lines, centre lines) masks for markings `width_px` wide."""
+        if width_px not in self._lines:
+            shape = (self.frame.height, self.frame.width)
+            width_m = width_px / self.frame.px_per_m
+            edges = np.zeros(shape, np.uint8)
+            cv2.polylines(edges, [self._to_px(p) for p in self.layout.edge_line_paths(width_m)],
+                          False, 255, width_px, cv2.LINE_AA, _SHIFT)  # fmt: skip
+            centre = np.zeros(shape, np.uint8)
+            cv2.polylines(centre, [self._to_px(p) for p in self.layout.centre_lines], False, 255,
+                          width_px, cv2.LINE_AA, _SHIFT)  # fmt: skip
+            self._lines[width_px] = (edges, centre)
+        return self._lines[width_px]
+
+    def kerb(self, k: int) -> np.ndarray:
+        """The paving grown by `k` px (the outer edge of a kerb `k` px wide)."""
+        if k not in self._kerbs:
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+            self._kerbs[k] = cv2.dilate(self.road(), kernel)
+        return self._kerbs[k]
+
+    def paint(self, look: Appearance) -> np.ndarray:
+        """The BGR texture for `look`, before its light."""
+        rng = np.random.default_rng([look.seed, 1])
+        h, w, s = self.frame.height, self.frame.width, self.frame.px_per_m
+        road = self.road()
+        edges, centre = self.lines(max(1, round(look.marking_width_m * s)))
+        # Layer weights, 0-255: markings, asphalt, kerb; the background is what is left.
+        if look.marking_wear > 0:
+            keep = _wear_keep(rng, h, w, 0.05 * s, look.marking_wear)
+            edges = cv2.multiply(edges, keep, scale=1 / 255)
+            centre = cv2.multiply(centre, keep, scale=1 / 255)
+        marks = cv2.add(edges, centre)
+        rest = cv2.bitwise_not(marks)
+        w_road = cv2.multiply(road, rest, scale=1 / 255)
+        k = round(look.kerb_width_m * s) if look.kerb_width_m > 0 else 0
+        if k > 0:
+            w_kerb = cv2.subtract(self.kerb(max(1, k)), cv2.add(w_road, marks))
+        else:
+            w_kerb = np.zeros_like(road)
+        w_bg = cv2.subtract(cv2.subtract(rest, w_road), w_kerb)
+
+        # Colours: background + sum of weight * (layer colour - background), one transform
+        # (3 channels in and out: OpenCV's fast path). A centre line of another colour than
+        # the edge lines is mixed in with the grain below.
+        bg = np.asarray(look.background_bgr, np.float32)
+        mix = np.zeros((3, 4), np.float32)
+        for i, colour in enumerate((look.road_bgr, look.kerb_bgr, look.marking_bgr)):
+            mix[:, i] = (np.asarray(colour, np.float32) - bg) / 255.0
+        mix[:, 3] = bg + 0.5
+        base = cv2.transform(cv2.merge((w_road, w_kerb, marks)), mix)
+
+        # Grain: per-layer noise weighted like the colours, added in grey levels.
+        grain = _fine(rng, h, w, look.road_grain)
+        grain += _noise(rng, h, w, 0.6 * s, look.road_grain)
+        offset = cv2.multiply(grain, w_road, scale=1 / 255, dtype=cv2.CV_32F)
+        if k > 0:
+            offset += cv2.multiply(_fine(rng, h, w, 4.0), w_kerb, scale=1 / 255, dtype=cv2.CV_32F)
+        joints, bg_var, tint = _background(rng, look, h, w, s)
+        offset += cv2.multiply(bg_var, w_bg, scale=1 / 255, dtype=cv2.CV_32F)
+        centre_shift = np.asarray(look.centre_line_bgr, np.float32) - look.marking_bgr
+        planes = list(cv2.split(base))
+        shared: tuple[np.ndarray, np.ndarray] | None = None
+        for c in range(3):
+            if tint[c] == 1.0 and centre_shift[c] == 0.0:
+                if shared is None:
+                    shared = _signed_parts(offset)
+                up, down = shared
+            else:
+                o = offset.copy()
+                if tint[c] != 1.0:
+                    o += cv2.multiply(bg_var, w_bg, scale=(tint[c] - 1.0) / 255, dtype=cv2.CV_32F)
+                if centre_shift[c] != 0.0:
+                    o += cv2.multiply(centre, float(centre_shift[c]) / 255, dtype=cv2.CV_32F)
+                up, down = _signed_parts(o)
+            cv2.add(planes[c], up, dst=planes[c])
+            cv2.subtract(planes[c], down, dst=planes[c])
+        texture = cv2.merge(planes)
+        if joints:  # floor tiles: darker joints every `joints` px
+            _darken_joints(texture, w_bg, joints, look.background_bgr)
+        return texture
+
+
+def _signed_parts(offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, negative) parts of a float offset as rounded, saturated uint8."""
+    return cv2.convertScaleAbs(cv2.max(offset, 0.0)), cv2.convertScaleAbs(cv2.min(offset, 0.0))
+
+
+def _wear_keep(
+    rng: np.random.Generator, h: int, w: int, scale_px: float, wear: float
+) -> np.ndarray:
+    """How much of the markings survives (0-255): blotches about `scale_px` across."""
+    noise = _noise(rng, h, w, scale_px, 1.0)
+    noise += _fine(rng, h, w, 0.5)
+    noise *= np.float32(2.0 * 255)
+    noise += np.float32((1.6 - 3.2 * wear) * 2.0 * 255)
+    return cv2.convertScaleAbs(cv2.max(noise, 0.0))
 
 
 def _fine(rng: np.random.Generator, h: int, w: int, sigma: float) -> np.ndarray:
     """Pixel-scale noise: a random 256 px tile repeated (cheap, and the repeat is not seen)."""
     tile = rng.standard_normal((256, 256), dtype=np.float32) * np.float32(sigma)
-    return np.tile(tile, (h // 256 + 1, w // 256 + 1))[:h, :w]
+    out = np.empty((h, w), np.float32)
+    for y in range(0, h, 256):
+        for x in range(0, w, 256):
+            out[y : y + 256, x : x + 256] = tile[: h - y, : w - x]
+    return out
 
 
 def _noise(rng: np.random.Generator, h: int, w: int, scale_px: float, sigma: float) -> np.ndarray:
@@ -142,15 +221,19 @@ def _noise(rng: np.random.Generator, h: int, w: int, scale_px: float, sigma: flo
     small = rng.standard_normal((sh, sw), dtype=np.float32) * np.float32(sigma)
     if scale <= 1.0:
         return small[:h, :w]
+    if scale >= 16.0:  # cubic to a quarter of the size, then linear: smooth and cheap
+        small = cv2.resize(small, (w // 4, h // 4), interpolation=cv2.INTER_CUBIC)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
 def _background(
     rng: np.random.Generator, look: Appearance, h: int, w: int, s: float
-) -> tuple[np.ndarray | float, np.ndarray, tuple[float, float, float]]:
-    """(multiplier, additive variation, per-channel tint of the variation) of the background."""
+) -> tuple[int, np.ndarray, tuple[float, float, float]]:
+    """(tile size of darker joints or 0, additive variation, per-channel tint of the
+    variation) of the background."""
     g = look.background_grain
-    mul: np.ndarray | float = 1.0
+    joints = 0
     tint = (1.0, 1.0, 1.0)
     if look.background == "table":  # wood: long streaks along x, fine grain
         streaks = rng.standard_normal((max(2, h // 3), 8), dtype=np.float32)
@@ -158,14 +241,21 @@ def _background(
     elif look.background == "floor":  # tiles with darker joints
         tile = max(4, round(s * (0.25 + 0.35 * rng.random())))
         shade = rng.normal(0.0, g, size=(h // tile + 2, w // tile + 2)).astype(np.float32)
-        var = np.repeat(np.repeat(shade, tile, axis=0), tile, axis=1)[:h, :w]
+        var = cv2.resize(shade, None, fx=tile, fy=tile, interpolation=cv2.INTER_NEAREST)[:h, :w]
         var = var + _fine(rng, h, w, g * 0.3)
-        mul = np.ones((h, w), np.float32)
-        mul[::tile] = 0.7
-        mul[:, ::tile] = 0.7
+        joints = tile
     elif look.background == "grass":
         tint = (0.6, 1.0, 0.7)
         var = _noise(rng, h, w, 0.3 * s, g) + _fine(rng, h, w, g)
     else:  # carpet: fine fibres and soft blotches
         var = _fine(rng, h, w, g) + _noise(rng, h, w, 0.5 * s, g * 0.6)
-    return mul, var, tint
+    return joints, var, tint
+
+
+def _darken_joints(texture: np.ndarray, w_bg: np.ndarray, tile: int, bgr) -> None:
+    """The background at 70 % on every `tile`-th row and column (the tile joints)."""
+    dark = np.asarray(bgr, np.float32) * np.float32(0.3 / 255)
+    for sl in ((slice(None, None, tile), slice(None)), (slice(None), slice(None, None, tile))):
+        part = texture[sl][:, :, :3]
+        less = w_bg[sl][:, :, None] * dark
+        texture[sl + (slice(0, 3),)] = np.clip(part - less, 0, 255).astype(np.uint8)

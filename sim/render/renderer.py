@@ -22,7 +22,7 @@ from sim.camera import CameraConfig, PinholeCamera
 from sim.pose import Pose
 from sim.render.backdrop import Backdrop
 from sim.render.cars import CarModel, draw_car, face_colours
-from sim.render.ground import DEFAULT_PX_PER_M, ground_frame, paint_ground
+from sim.render.ground import DEFAULT_PX_PER_M, GroundPainter, GroundTexture, ground_frame
 from sim.render.layout import BOARD_SIZE_M, POST_HEIGHT_M, RoadLayout
 from sim.render.signs import POST_BGR, FaceBank, draw_quad_image, face_image
 from sim.render.types import CarBody, Frame, ObjectBox
@@ -58,6 +58,7 @@ class Renderer:
         self.geometry = geometry
         self.layout = RoadLayout(city)
         self._ground_frame = ground_frame(city.bounds(), ground_px_per_m)
+        self._painter = GroundPainter(self.layout, self._ground_frame)
         self._car_model = CarModel(geometry)
         signs = self.layout.signs
         self._sign_names = [s.sign for s in signs]
@@ -72,6 +73,7 @@ class Renderer:
         self._sign_points = _board_corners(self._sign_foot, self._sign_facing, centre_z).reshape(
             -1, 3
         )
+        self._sign_points_by_board = self._sign_points.reshape(-1, 6, 3)
         self.set_appearance(appearance)
 
     @property
@@ -84,17 +86,24 @@ class Renderer:
         # The look's steady light is baked into every texture and colour here, once.
         lut = light_lut(appearance)
         self._lut = lut
-        texture = paint_ground(self.layout, self._ground_frame, appearance)
+        frame = self._ground_frame
+        texture = GroundTexture(self._painter.paint(appearance), frame.px_per_m, frame.x0, frame.y0)
         self._ground = texture
-        lit = texture.image if lut is None else cv2.LUT(texture.image, lut)
-        self._ground_bgra = cv2.cvtColor(lit, cv2.COLOR_BGR2BGRA)
+        planes = list(cv2.split(texture.image))
+        if lut is not None:  # one plane at a time: OpenCV's fast path
+            planes = [cv2.LUT(p, np.ascontiguousarray(lut[:, :, c])) for c, p in enumerate(planes)]
+        planes.append(self._opaque())
+        self._ground_bgra = cv2.merge(planes)
         self._pixel_to_world = texture.pixel_to_world()
         self._border = (*self._lit(appearance.outer_bgr), 255)
         self._post_bgr = self._lit(POST_BGR)
         self._backdrop = Backdrop(appearance, self.camera)
         if lut is not None:
             pano = self._backdrop.image
-            pano[:, :, :3] = cv2.LUT(np.ascontiguousarray(pano[:, :, :3]), lut)
+            planes = cv2.split(pano)
+            for c in range(3):
+                cv2.LUT(planes[c], np.ascontiguousarray(lut[:, :, c]), dst=planes[c])
+            cv2.merge(planes, dst=pano)
         self._faces = FaceBank(appearance.sign_fade, lut)
         cfg = self.camera.config
         self._effects = FrameEffects(appearance, width=cfg.width, height=cfg.height)
@@ -104,6 +113,12 @@ class Renderer:
             roll_deg=appearance.mount_roll_deg,
         )
         self._car_colours: dict[tuple[int, int, int], dict] = {}
+
+    def _opaque(self) -> np.ndarray:
+        frame = self._ground_frame
+        if getattr(self, "_alpha", None) is None:
+            self._alpha = np.full((frame.height, frame.width), 255, np.uint8)
+        return self._alpha
 
     def _lit(self, bgr: Sequence[int]) -> tuple[int, int, int]:
         if self._lut is None:
@@ -251,10 +266,18 @@ class Renderer:
     ):
         """Boards in view, projected together, or None: (distances, board indices, quads,
         bounding boxes, post ends, post widths, front-facing flags, sizes in px)."""
-        n = len(self._sign_centres)
+        if not len(self._sign_centres):
+            return None
+        # Cull by distance and by side first, so only the few candidates are projected.
+        rel = self._sign_centres[:, :2] - cam_pos[:2]
+        dist = np.hypot(rel[:, 0], rel[:, 1])
+        ahead = rel @ rot[2, :2]
+        cand = np.flatnonzero((dist < self._look.draw_distance_m) & (ahead > -BOARD_SIZE_M))
+        n = len(cand)
         if not n:
             return None
-        pts = ((self._sign_points - cam_pos) @ rot.T).reshape(n, 6, 3)
+        dist = dist[cand]
+        pts = (self._sign_points_by_board[cand] - cam_pos) @ rot.T
         z = np.maximum(pts[:, :, 2], SIGN_NEAR_M)
         px = np.empty((n, 6, 2))
         np.divide(pts[:, :, :2], z[:, :, None], out=px)
@@ -262,37 +285,34 @@ class Renderer:
         px += (cam.cx, cam.cy)
         lo, hi = px[:, :4].min(axis=1), px[:, :4].max(axis=1)
         size = (hi - lo).max(axis=1)
-        dist = np.hypot(
-            self._sign_centres[:, 0] - cam_pos[0], self._sign_centres[:, 1] - cam_pos[1]
-        )
         keep = (
             (pts[:, :, 2].min(axis=1) > SIGN_NEAR_M)
             & (size >= MIN_SIGN_PX)
-            & (dist < self._look.draw_distance_m)
             & (hi[:, 0] > 0)
             & (lo[:, 0] < w - 1)
             & (hi[:, 1] > 0)
             & (lo[:, 1] < h - 1)
         )
-        index = np.flatnonzero(keep)
-        if not len(index):
+        local = np.flatnonzero(keep)
+        if not len(local):
             return None
-        lo, hi = lo[index], hi[index]
+        index = cand[local]
+        lo, hi = lo[local], hi[local]
         bboxes = np.column_stack((np.floor(lo), np.ceil(hi) + 1)).astype(int)
         np.clip(bboxes, 0, (w, h, w, h), out=bboxes)
         front = ((cam_pos[:2] - self._sign_foot[index]) * self._sign_facing[index]).sum(axis=1) > 0
-        thick = np.maximum(1, np.round(cam.fx * POST_WIDTH_M / z[index, 4])).astype(int)
-        posts = np.round(px[index, 4:6] * 16).astype(int).tolist()
-        quads = (px[index, :4] - bboxes[:, None, :2]).astype(np.float32)
+        thick = np.maximum(1, np.round(cam.fx * POST_WIDTH_M / z[local, 4])).astype(int)
+        posts = np.round(px[local, 4:6] * 16).astype(int).tolist()
+        quads = (px[local, :4] - bboxes[:, None, :2]).astype(np.float32)
         return (
-            dist[index].tolist(),
+            dist[local].tolist(),
             index.tolist(),
             quads,
             bboxes.tolist(),
             [(tuple(p[0]), tuple(p[1])) for p in posts],
             thick.tolist(),
             front.tolist(),
-            size[index].tolist(),
+            size[local].tolist(),
         )
 
     def _draw_car(self, canvas, rot, cam_pos, car: CarBody, k_mat, ids, obj):
