@@ -13,6 +13,7 @@ recorded this way holds corrections back to the lane, not only perfect driving.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,7 @@ class ExpertDriver:
         self._path = path
         self._config = config
         self._speeds = _speed_profile(path, config)
+        self._speed_list = self._speeds.tolist()
         self._hint: float | None = None
         self._finished = False
 
@@ -139,8 +141,9 @@ class ExpertDriver:
         )
 
     def _target_speed(self, s: float) -> float:
-        lo, hi = np.searchsorted(self._path.s, [s, s + self._config.speed_preview_m])
-        return float(self._speeds[max(0, lo - 1) : hi + 1].min())
+        arc = self._path._s_list
+        lo, hi = bisect_left(arc, s), bisect_left(arc, s + self._config.speed_preview_m)
+        return min(self._speed_list[max(0, lo - 1) : hi + 1])
 
 
 def _point_ahead(path: RoutePath, s: float) -> tuple[float, float]:
@@ -160,9 +163,11 @@ def _speed_profile(path: RoutePath, cfg: ExpertConfig) -> np.ndarray:
     speeds = np.minimum(speeds, np.sqrt(cfg.max_lateral_accel_mps2 / np.maximum(curvature, 1e-9)))
     stop_decel = cfg.cruise_speed_mps**2 / (2.0 * cfg.stop_distance_m)
     speeds = np.minimum(speeds, np.sqrt(2.0 * stop_decel * (path.length - path.s)))
-    ds = np.diff(path.s)
-    for i in range(len(speeds) - 2, -1, -1):
-        speeds[i] = min(speeds[i], math.sqrt(speeds[i + 1] ** 2 + 2 * cfg.max_decel_mps2 * ds[i]))
+    # Braking ahead: v[i]^2 <= v[j]^2 + 2 a (s[j] - s[i]) for every j >= i, i.e. a reverse
+    # running minimum of v^2 + 2 a s (the backward pass, vectorised).
+    reach = speeds**2 + 2 * cfg.max_decel_mps2 * path.s
+    reach = np.minimum.accumulate(reach[::-1])[::-1] - 2 * cfg.max_decel_mps2 * path.s
+    speeds = np.sqrt(np.maximum(reach, 0.0))
     return np.maximum(speeds, cfg.min_speed_mps)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import math
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -34,6 +36,11 @@ _TRIM_FACTORS = (1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
 _HANDLES = np.linspace(0.1, 1.2, 23)  # Bezier handle lengths, as fractions of the chord
 _BEZIER_T = np.linspace(0.0, 1.0, 65)
 _U_TURN_TAILS_M = (0.1, 0.2, 0.3, 0.45, 0.6)  # joins from a u-turn bulb's end into the lane
+# Built paths by (city id, route steps, options): episodes and traffic drive the same
+# routes again and again, and a path costs tens of ms to build. Values keep their city,
+# so a recycled id never returns another city's path.
+_PATH_CACHE_SIZE = 256
+_PATHS: OrderedDict[tuple, tuple[City, RoutePath]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,27 @@ class RoutePath:
         """
         if len(route.steps) < 2:
             raise ValueError("route: needs at least two nodes to have a path")
+        key = (id(city), route.steps, junction_trim_m, max_curvature_per_m)
+        cached = _PATHS.get(key)
+        if cached is not None and cached[0] is city:
+            _PATHS.move_to_end(key)
+            return cached[1]
+        path = cls._build(city, route, junction_trim_m, max_curvature_per_m)
+        for array in (path.points, path.s, path.headings, path.curvatures):
+            array.flags.writeable = False  # shared by every caller of this route
+        _PATHS[key] = (city, path)
+        if len(_PATHS) > _PATH_CACHE_SIZE:
+            _PATHS.popitem(last=False)
+        return path
+
+    @classmethod
+    def _build(
+        cls,
+        city: City,
+        route: Route,
+        junction_trim_m: float | None,
+        max_curvature_per_m: float | None,
+    ) -> RoutePath:
         trim = city.lane_width_m if junction_trim_m is None else junction_trim_m
         if trim <= 0:
             raise ValueError("junction_trim_m: must be positive")
@@ -134,9 +162,28 @@ class RoutePath:
     def point_at(self, s: float) -> tuple[float, float, float]:
         """(x, y, heading) at arc length `s`, clamped to [0, length]."""
         s = min(max(s, 0.0), self.length)
-        x = float(np.interp(s, self.s, self.points[:, 0]))
-        y = float(np.interp(s, self.s, self.points[:, 1]))
-        return x, y, wrap_angle(float(np.interp(s, self.s, self._unwrapped)))
+        i, t = self._segment(s)
+        xs, ys, hs = self._lists
+        x = xs[i] + t * (xs[i + 1] - xs[i])
+        y = ys[i] + t * (ys[i + 1] - ys[i])
+        return x, y, wrap_angle(hs[i] + t * (hs[i + 1] - hs[i]))
+
+    def _segment(self, s: float) -> tuple[int, float]:
+        """(i, t): `s` lies at fraction t of the way from point i to point i + 1."""
+        arc = self._s_list
+        i = min(max(bisect_right(arc, s) - 1, 0), len(arc) - 2)
+        span = arc[i + 1] - arc[i]
+        t = min(1.0, max(0.0, (s - arc[i]) / span)) if span > 0 else 0.0
+        return i, t
+
+    @cached_property
+    def _s_list(self) -> list[float]:
+        return self.s.tolist()
+
+    @cached_property
+    def _lists(self) -> tuple[list[float], list[float], list[float]]:
+        """x, y and unwrapped heading of the points as lists (scalar look-ups per frame)."""
+        return self.points[:, 0].tolist(), self.points[:, 1].tolist(), self._unwrapped.tolist()
 
     def curvature_at(self, s: float) -> float:
         return float(np.interp(s, self.s, self.curvatures))
@@ -168,8 +215,9 @@ class RoutePath:
         if hint_s is None:
             lo, hi = 0, len(self.s) - 1
         else:
-            lo, hi = np.searchsorted(self.s, [hint_s - window_m, hint_s + window_m])
-            lo, hi = max(0, int(lo) - 1), min(len(self.s) - 1, int(hi))
+            arc = self._s_list
+            lo, hi = bisect_left(arc, hint_s - window_m), bisect_left(arc, hint_s + window_m)
+            lo, hi = max(0, lo - 1), min(len(arc) - 1, hi)
             if hi <= lo:
                 lo, hi = max(0, min(lo, len(self.s) - 2)), max(1, min(hi, len(self.s) - 1))
                 lo = min(lo, hi - 1)
@@ -177,13 +225,21 @@ class RoutePath:
         ab = self.points[lo + 1 : hi + 1] - a
         ap = np.array([x, y]) - a
         seg_len2 = np.einsum("ij,ij->i", ab, ab)
-        t = np.clip(np.einsum("ij,ij->i", ap, ab) / np.maximum(seg_len2, 1e-18), 0.0, 1.0)
+        t = np.einsum("ij,ij->i", ap, ab)
+        t /= np.maximum(seg_len2, 1e-18)
+        np.clip(t, 0.0, 1.0, out=t)
         offset = ap - t[:, None] * ab
         k = int(np.argmin(np.einsum("ij,ij->i", offset, offset)))
         i = lo + k
-        s = float(self.s[i] + t[k] * (self.s[i + 1] - self.s[i]))
-        heading = wrap_angle(float(np.interp(s, self.s, self._unwrapped)))
-        dx, dy = x - (a[k, 0] + t[k] * ab[k, 0]), y - (a[k, 1] + t[k] * ab[k, 1])
+        tk = float(t[k])
+        arc = self._s_list
+        s = arc[i] + tk * (arc[i + 1] - arc[i])
+        j, f = self._segment(s)
+        hs = self._lists[2]
+        heading = wrap_angle(hs[j] + f * (hs[j + 1] - hs[j]))
+        xs, ys, _ = self._lists
+        dx = x - (xs[i] + tk * (xs[i + 1] - xs[i]))
+        dy = y - (ys[i] + tk * (ys[i + 1] - ys[i]))
         cross_track = -dx * math.sin(heading) + dy * math.cos(heading)
         return s, cross_track, heading
 

@@ -12,6 +12,7 @@ from `(seed, index)` alone, so the dataset is the same whatever the number of wo
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -92,7 +93,7 @@ class _SceneMaker:
         self.city = city
         self.config = config
         self._renderer: Renderer | None = None
-        self._faces: dict[str, np.ndarray] = {}
+        self._faces: dict[tuple[str, float], np.ndarray] = {}
 
     @property
     def renderer(self) -> Renderer:
@@ -172,9 +173,12 @@ class _SceneMaker:
     # -- composites --------------------------------------------------------------------
 
     def _face(self, name: str) -> np.ndarray:
-        if name not in self._faces:
-            self._faces[name] = self.renderer.sign_face(name, 96)
-        return self._faces[name]
+        # Keyed by the look's fade too: a face cached from another chunk's look would make
+        # the images depend on which chunks a worker happened to make first.
+        key = (name, self.renderer.appearance.sign_fade)
+        if key not in self._faces:
+            self._faces[key] = self.renderer.sign_face(name, 96)
+        return self._faces[key]
 
     def _composite(self, rng: np.random.Generator) -> tuple[np.ndarray, list[VocObject]]:
         """Sign faces pasted in random perspective on a random background."""
@@ -200,7 +204,7 @@ class _SceneMaker:
                 VocObject(name=name, box=box, truncated=truncated, difficult=height < 10)
             )
         gain = rng.uniform(0.6, 1.4, size=3) * (0.85 + 0.15 * self.config.randomise)
-        image = np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+        image = cv2.transform(image, np.diag(gain).astype(np.float32))  # 3x3: the fast path
         if rng.random() < 0.3:
             image = cv2.GaussianBlur(image, (3, 3), 0)
         return image, objects
@@ -210,7 +214,8 @@ def _random_background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     """Gradients, clutter shapes and noise: nothing the detector may learn as a sign."""
     top, bottom = rng.integers(0, 256, size=3), rng.integers(0, 256, size=3)
     ramp = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
-    image = (top * (1 - ramp) + bottom * ramp).astype(np.uint8).repeat(w, axis=1)
+    column = (top * (1 - ramp) + bottom * ramp).astype(np.uint8)
+    image = cv2.resize(column, (w, h), interpolation=cv2.INTER_NEAREST)
     for _ in range(int(rng.integers(3, 12))):
         colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
         x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
@@ -219,8 +224,29 @@ def _random_background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
             cv2.rectangle(image, (x0, y0), (x1, y1), colour, -1)
         else:
             cv2.line(image, (x0, y0), (x1, y1), colour, int(rng.integers(1, 6)))
-    noise = rng.normal(0, rng.uniform(2, 10), size=(h, w, 1)).astype(np.int16)
-    return np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    # Grey sensor noise: a random crop of a unit tile from a small bank, scaled, applied
+    # as two saturating adds (its positive and negative parts).
+    sigma = float(rng.uniform(2, 10))
+    which, dx, dy = (int(v) for v in rng.integers(0, (_NOISE_BANK, _NOISE_MARGIN, _NOISE_MARGIN)))
+    noise = cv2.multiply(_grey_noise(which, w, h)[dy : dy + h, dx : dx + w], sigma)
+    up = cv2.cvtColor(cv2.convertScaleAbs(cv2.max(noise, 0.0)), cv2.COLOR_GRAY2BGR)
+    down = cv2.cvtColor(cv2.convertScaleAbs(cv2.min(noise, 0.0)), cv2.COLOR_GRAY2BGR)
+    cv2.add(image, up, dst=image)
+    cv2.subtract(image, down, dst=image)
+    return image
+
+
+_NOISE_BANK = 8  # unit noise tiles kept per image size
+_NOISE_MARGIN = 64  # a tile is this much larger than the image, for random crops
+
+
+@functools.lru_cache(maxsize=2 * _NOISE_BANK)
+def _grey_noise(which: int, w: int, h: int) -> np.ndarray:
+    """A unit-sigma single-channel noise tile, the image plus a margin."""
+    rng = np.random.default_rng([which, 11])
+    tile = rng.standard_normal((h + _NOISE_MARGIN, w + _NOISE_MARGIN), dtype=np.float32)
+    tile.flags.writeable = False
+    return tile
 
 
 def _paste(
@@ -243,11 +269,19 @@ def _paste(
     corners *= rng.uniform(0.75, 1.0, size=(4, 1)) if rng.random() < 0.5 else 1.0
     corners[:, 0] *= rng.uniform(0.5, 1.0)  # seen at an angle: narrower
     dst = np.float32(corners + [cx, cy])
-    matrix = cv2.getPerspectiveTransform(src, dst)
+    # Only the quad's bounding region (plus the bilinear fringe) is warped and blended:
+    # outside it the warp is fully transparent and the blend leaves the image as it is.
+    x0 = max(0, math.floor(float(dst[:, 0].min())) - 2)
+    y0 = max(0, math.floor(float(dst[:, 1].min())) - 2)
+    x1 = min(w, math.ceil(float(dst[:, 0].max())) + 3)
+    y1 = min(h, math.ceil(float(dst[:, 1].max())) + 3)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    matrix = cv2.getPerspectiveTransform(src, dst - np.float32([x0, y0]))
     warped = cv2.warpPerspective(
         face,
         matrix,
-        (w, h),
+        (x1 - x0, y1 - y0),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0, 0),
@@ -256,13 +290,14 @@ def _paste(
     ys, xs = np.nonzero(alpha > 127)
     if xs.size < 16:
         return None
-    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    box = (x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()), y0 + int(ys.max()))
     if box[2] - box[0] < 3 or box[3] - box[1] < 3:
         return None
     a = alpha[:, :, None].astype(np.float32) / 255.0
     shade = rng.uniform(0.6, 1.2)
-    blended = image * (1 - a) + np.clip(warped[:, :, :3] * shade, 0, 255) * a
-    image[:] = blended.astype(np.uint8)
+    roi = image[y0:y1, x0:x1]
+    blended = roi * (1 - a) + np.clip(warped[:, :, :3] * shade, 0, 255) * a
+    roi[:] = blended.astype(np.uint8)
     full = dst.min(axis=0), dst.max(axis=0)
     truncated = bool(full[0][0] < 0 or full[0][1] < 0 or full[1][0] > w - 1 or full[1][1] > h - 1)
     return box, truncated

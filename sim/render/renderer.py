@@ -24,12 +24,13 @@ from sim.render.backdrop import Backdrop
 from sim.render.cars import CarModel, draw_car, face_colours
 from sim.render.ground import DEFAULT_PX_PER_M, GroundPainter, GroundTexture, ground_frame
 from sim.render.layout import BOARD_SIZE_M, POST_HEIGHT_M, RoadLayout
-from sim.render.signs import POST_BGR, FaceBank, draw_quad_image, face_image
+from sim.render.signs import POST_BGR, FaceBank, draw_quad_image, draw_small_board, face_image
 from sim.render.types import CarBody, Frame, ObjectBox
 
 log = logging.getLogger(__name__)
 
 MIN_SIGN_PX = 3.0  # boards smaller than this are not drawn
+SMALL_SIGN_PX = 8.0  # boards smaller than this are drawn as a flat shape (signs.py)
 SIGN_NEAR_M = 0.05
 POST_WIDTH_M = 0.008
 OCCLUDED_SHARE = 0.3  # covered share above which an object counts as occluded
@@ -240,15 +241,26 @@ class Renderer:
                 _, index, quads, bboxes, posts, thick, front, size = signs  # type: ignore[misc]
                 i = index[k]
                 name = self._sign_names[i]
-                face = self._faces.get(name, size[k], back=not front[k])
                 p0, p1 = posts[k]
+                small = size[k] < SMALL_SIGN_PX
+                if small:
+                    colour, weights = self._faces.flat(name, back=not front[k])
+                    points = quads[k] + bboxes[k][:2]
+                else:
+                    face = self._faces.get(name, size[k], back=not front[k])
                 if front[k]:
                     cv2.line(canvas, p0, p1, self._post_bgr, thick[k], cv2.LINE_AA, 4)
-                    draw_quad_image(canvas, face, quads[k], bboxes[k], ids, obj)
-                    points = quads[k] + bboxes[k][:2]
+                    if small:
+                        draw_small_board(canvas, colour, weights, points, ids, obj)
+                    else:
+                        draw_quad_image(canvas, face, quads[k], bboxes[k], ids, obj)
+                        points = quads[k] + bboxes[k][:2]
                     drawn.append((obj, "sign", name, self._sign_nodes[i], points, False, dist))
                 else:  # the grey back, with the post in front of it
-                    draw_quad_image(canvas, face, quads[k], bboxes[k], None, obj)
+                    if small:
+                        draw_small_board(canvas, colour, weights, points, None, obj)
+                    else:
+                        draw_quad_image(canvas, face, quads[k], bboxes[k], None, obj)
                     cv2.line(canvas, p0, p1, self._post_bgr, thick[k], cv2.LINE_AA, 4)
             else:
                 car = cars[k]

@@ -100,6 +100,23 @@ def _corners(size: int) -> np.ndarray:
     return np.array([[-0.5, -0.5], [e, -0.5], [e, e], [-0.5, e]], np.float32)
 
 
+@functools.cache
+def outline_weights(shape: str) -> np.ndarray:
+    """(K, 4) bilinear weights of a face's outline on its TL, TR, BR, BL corners.
+
+    A small board is drawn as this outline filled (weights @ quad gives its points):
+    below a few pixels the bilinear map is as good as the perspective one.
+    """
+    n = 256
+    outline = _shape(shape, n).astype(np.float64)
+    if len(outline) > 16:
+        outline = outline[:: len(outline) // 16]
+    u, v = (outline[:, 0] + 0.5) / n, (outline[:, 1] + 0.5) / n
+    weights = np.column_stack(((1 - u) * (1 - v), u * (1 - v), u * v, (1 - u) * v))
+    weights.flags.writeable = False
+    return weights
+
+
 class FaceBank:
     """Face and back images of every sign type at each mip size, for one appearance.
 
@@ -110,6 +127,20 @@ class FaceBank:
         self.fade = fade
         self._lut = lut
         self._faces: dict[tuple[str, int, bool], np.ndarray] = {}
+        self._flat: dict[tuple[str, int, bool], tuple[tuple[int, int, int, int], np.ndarray]] = {}
+
+    def flat(self, name: str, back: bool = False) -> tuple[tuple[int, int, int, int], np.ndarray]:
+        """(mean BGRA colour of the face over its shape, outline weights) for tiny boards."""
+        key = (name, 0, back)
+        flat = self._flat.get(key)
+        if flat is None:
+            face = self.get(name, FACE_SIZES[0], back).astype(np.float64)
+            alpha = face[:, :, 3:] / 255.0
+            mean = (face[:, :, :3] * alpha).sum(axis=(0, 1)) / max(1e-9, float(alpha.sum()))
+            colour = (*(int(round(c)) for c in mean), 255)
+            flat = (colour, outline_weights(get_sign(name).shape))  # type: ignore[assignment]
+            self._flat[key] = flat  # type: ignore[assignment]
+        return flat  # type: ignore[return-value]
 
     def get(self, name: str, size_px: float, back: bool = False) -> np.ndarray:
         level = next((s for s in FACE_SIZES if s >= size_px), FACE_SIZES[-1])
@@ -145,3 +176,19 @@ def draw_quad_image(
     cv2.blendLinear(warped, roi, alpha, 1.0 - alpha, dst=roi)
     if ids is not None:
         ids[y0:y1, x0:x1][warped[:, :, 3] > 127] = obj
+
+
+def draw_small_board(
+    frame: np.ndarray,
+    colour: tuple[int, int, int, int],
+    weights: np.ndarray,
+    quad: np.ndarray,
+    ids: np.ndarray | None,
+    obj: int,
+) -> None:
+    """A board a few pixels across: its outline on `quad` (TL, TR, BR, BL; frame pixels)
+    filled with the face's mean colour, anti-aliased; marks it with `obj` in `ids`."""
+    pts = np.round(weights @ quad * 16).astype(np.int32)
+    cv2.fillConvexPoly(frame, pts, colour, cv2.LINE_AA, 4)
+    if ids is not None:
+        cv2.fillConvexPoly(ids, pts, obj, cv2.LINE_8, 4)
