@@ -3,15 +3,21 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 CONSTRAINTS := requirements/constraints.txt
 
 .PHONY: demo test test-fast lint format bench clean
 
+# The demo needs the runtime only; the tests also train tiny models (TensorFlow).
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,train]"
+	touch $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/pixelopolis demo
@@ -21,22 +27,22 @@ WASM := firmware_bridge/wasm/node_modules/.package-lock.json
 $(WASM): firmware_bridge/wasm/package-lock.json
 	if command -v npm >/dev/null; then npm ci --prefix firmware_bridge/wasm --no-audit --no-fund --silent; fi
 
-test: $(STAMP) $(WASM)
+test: $(TEST_STAMP) $(WASM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/server.py
 
 clean:

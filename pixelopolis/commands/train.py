@@ -3,17 +3,92 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from pixelopolis.commands._unbuilt import not_built
+from pixelopolis.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("train", help="train the lane model or the detector")
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
-    for name, what in (("lane", "lane-keeping CNN"), ("detect", "SSD-MobileNet detector")):
-        v = verbs.add_parser(name, help=f"train the {what}")
-        v.add_argument("--data", required=True, help="dataset folder")
-        v.add_argument("--out", required=True, help="output folder")
-        v.add_argument("--epochs", type=int, help="training epochs")
-        v.set_defaults(handler=not_built(f"pixelopolis train {name}", 5))
+
+    lane = verbs.add_parser(
+        "lane",
+        help="train the lane-keeping CNN (Keras, TFLite float32/float16/int8, model card)",
+        description="Train the command-conditioned lane CNN on a `pixelopolis sim lane` "
+        "dataset, export it for LiteRT and write a model card. Rerun with the same --out "
+        "to resume an interrupted run. See docs/training.md.",
+    )
+    lane.add_argument("--data", required=True, help="lane dataset folder (manifest.jsonl)")
+    lane.add_argument("--out", required=True, help="output folder")
+    lane.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
+    lane.add_argument("--batch-size", type=int, default=128, help="global batch (default 128)")
+    lane.add_argument("--learning-rate", type=float, default=1e-3, help="Adam (default 1e-3)")
+    lane.add_argument(
+        "--activation",
+        choices=["relu", "elu"],
+        default="relu",
+        help="relu (int8/Edge-TPU ready, default) or elu (Pixelopolis's float baseline)",
+    )
+    lane.add_argument("--val-share", type=float, default=0.15, help="episodes held out")
+    lane.add_argument("--balance", type=float, default=0.6, help="steering balancing 0..1")
+    lane.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    lane.add_argument("--patience", type=int, default=8, help="early-stopping patience")
+    lane.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: a pass)")
+    lane.add_argument("--max-frames", type=int, help="use only the first N frames")
+    lane.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    lane.add_argument(
+        "--strategy",
+        choices=["auto", "mirrored", "multi-worker", "default"],
+        default="auto",
+        help="tf.distribute strategy (auto: multi-worker when TF_CONFIG is set)",
+    )
+    lane.add_argument("--force", action="store_true", help="replace a finished model in --out")
+    lane.set_defaults(handler=run_lane)
+
+    detect = verbs.add_parser("detect", help="train the SSD-MobileNet detector")
+    detect.add_argument("--data", required=True, help="dataset folder")
+    detect.add_argument("--out", required=True, help="output folder")
+    detect.add_argument("--epochs", type=int, help="training epochs")
+    detect.set_defaults(handler=not_built("pixelopolis train detect", 5))
+
+
+def run_lane(args: argparse.Namespace) -> int:
+    from training.lane import LaneTrainConfig, TrainingError
+
+    try:
+        config = LaneTrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            activation=args.activation,
+            val_share=args.val_share,
+            balance=args.balance,
+            augment=not args.no_augment,
+            patience=args.patience,
+            steps_per_epoch=args.steps_per_epoch,
+            max_frames=args.max_frames,
+            seed=args.seed,
+            strategy=args.strategy,
+        )
+        if not (Path(args.data) / "manifest.jsonl").is_file():
+            raise TrainingError(f"--data {args.data}: not a lane dataset (no manifest.jsonl)")
+        from training.lane.train import train_lane
+
+        metrics = train_lane(Path(args.data), Path(args.out), config, force=args.force)
+    except TrainingError as exc:
+        raise UsageError(str(exc)) from exc
+    if not metrics:  # a non-chief worker of a multi-worker run
+        return 0
+    mae = metrics["validation_mae"]
+    print(f"lane model -> {args.out} (model_card.md, lane.keras, lane_*.tflite)")
+    print("validation MAE: " + ", ".join(f"{k} {v['mae']:.4f}" for k, v in mae.items()))
+    for kind, e in metrics["exports"].items():
+        latency = e.get("latency", {}).get("median_ms")
+        print(
+            f"{kind}: {e['bytes'] // 1024} KiB, parity max {e['parity']['max_abs']:.1e} "
+            f"({'ok' if e['parity']['ok'] else 'FAIL'}), {latency} ms"
+        )
+    return 0

@@ -41,7 +41,7 @@ def test_every_subcommand_has_help(verb, capsys):
     [
         ["demo"],
         ["car"],
-        ["train", "lane", "--data", "d", "--out", "o"],
+        ["train", "detect", "--data", "d", "--out", "o"],
         ["eval", "drive"],
     ],
     ids=" ".join,

@@ -1,0 +1,27 @@
+"""Per-frame latency of an export in the car runtime (LiteRT, one thread, XNNPACK)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vehicle.perception.lane_model import LaneModel
+
+
+def lane_latency_ms(path: Path, image: np.ndarray, *, runs: int = 300) -> dict[str, float]:
+    """Median and 90th-percentile milliseconds of `LaneModel.predict` after a warm-up."""
+    model = LaneModel(path, num_threads=1)
+    for _ in range(20):
+        model.predict(image, "straight")
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        model.predict(image, ("straight", "left", "right")[i % 3])
+        times.append((time.perf_counter() - start) * 1000.0)
+    return {
+        "median_ms": round(float(np.median(times)), 3),
+        "p90_ms": round(float(np.percentile(times, 90)), 3),
+        "runs": runs,
+    }
