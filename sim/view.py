@@ -14,10 +14,8 @@ import numpy as np
 from city import City
 from sim.appearance import Appearance
 from sim.path import RoutePath
-from sim.render import CarBody, Renderer
+from sim.render import CAR_COLOURS, CarBody, Renderer
 from sim.routes import random_route, start_pose
-
-COLOURS = ((40, 40, 200), (200, 90, 30), (30, 160, 40), (30, 200, 220), (160, 60, 160))
 
 
 def render_view(city: City, *, cars: int = 3, seed: int = 0, map_px: int = 720) -> np.ndarray:
@@ -29,7 +27,9 @@ def render_view(city: City, *, cars: int = 3, seed: int = 0, map_px: int = 720) 
         path = RoutePath.from_route(city, random_route(city, rng))
         s = float(rng.uniform(0.1, 0.6)) * path.length
         pose = path.pose_at(s) if n else start_pose(city, path)
-        bodies.append(CarBody(car_id=f"car-{n}", pose=pose, color_bgr=COLOURS[n % len(COLOURS)]))
+        bodies.append(
+            CarBody(car_id=f"car-{n}", pose=pose, color_bgr=CAR_COLOURS[n % len(CAR_COLOURS)])
+        )
     top = renderer.render_top_down(cars=bodies, size_px=map_px)
     views = []
     look = Appearance.randomised(np.random.default_rng(seed + 1), 1.0)

@@ -32,22 +32,13 @@ from sim.datasets.output import DatasetError, prepare_output
 from sim.datasets.parallel import default_workers, ordered_map
 from sim.datasets.voc import VocObject, annotation_xml, label_map_pbtxt
 from sim.pose import Pose
-from sim.render import CarBody, Renderer
+from sim.render import CAR_COLOURS, CarBody, Renderer
 
 log = logging.getLogger(__name__)
 
 MARKER = "labels.txt"
 FORMAT_VERSION = 1
 CHUNK = 64  # images per task, sharing one randomised look (textures are costly to redo)
-CAR_COLOURS = (
-    (40, 40, 200),
-    (200, 90, 30),
-    (30, 160, 40),
-    (30, 200, 220),
-    (160, 60, 160),
-    (220, 220, 220),
-    (40, 40, 40),
-)
 
 
 def classes() -> list[str]:

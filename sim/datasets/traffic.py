@@ -8,20 +8,9 @@ from city import City, wheel_speeds
 from sim.expert import ExpertConfig, ExpertDriver
 from sim.path import RoutePath
 from sim.pose import Pose
-from sim.render import CarBody
+from sim.render import CAR_COLOURS, CarBody
 from sim.routes import random_route, start_pose
 from sim.world import World
-
-# Colours of the miniature cars (BGR).
-CAR_COLOURS = (
-    (40, 40, 200),
-    (200, 90, 30),
-    (30, 160, 40),
-    (30, 200, 220),
-    (160, 60, 160),
-    (220, 220, 220),
-    (40, 40, 40),
-)
 
 
 class Traffic:

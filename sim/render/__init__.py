@@ -4,6 +4,6 @@ See `Renderer`; `sim.camera` holds the pinhole model and `sim.appearance` the lo
 """
 
 from sim.render.renderer import Renderer
-from sim.render.types import CarBody, Frame, ObjectBox
+from sim.render.types import CAR_COLOURS, CarBody, Frame, ObjectBox
 
-__all__ = ["CarBody", "Frame", "ObjectBox", "Renderer"]
+__all__ = ["CAR_COLOURS", "CarBody", "Frame", "ObjectBox", "Renderer"]

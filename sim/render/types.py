@@ -8,6 +8,17 @@ import numpy as np
 
 from sim.pose import Pose
 
+# Body colours of the miniature cars (BGR), for scenes with several cars.
+CAR_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (40, 40, 200),
+    (200, 90, 30),
+    (30, 160, 40),
+    (30, 200, 220),
+    (160, 60, 160),
+    (220, 220, 220),
+    (40, 40, 40),
+)
+
 
 @dataclass(frozen=True)
 class CarBody:
