@@ -11,7 +11,7 @@ from apiflask.exceptions import HTTPError
 from pymongo.database import Database
 
 from city import City, default_city, load_city
-from server.api import bookings, cars, devices, health
+from server.api import bookings, cars, devices, health, reservations
 from server.api import city as city_api
 from server.api.common import Services
 from server.auth import TokenCache
@@ -19,6 +19,7 @@ from server.config import ServerConfig
 from server.db import connect, ensure_indexes
 from server.errors import JsonRequest, error_response, install_error_handlers
 from server.fleet import Fleet
+from server.reservations import Reservations
 from server.waiters import AssignmentWaiters
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,13 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
     db = connect(config.mongodb_uri, config.database, timeout_ms=config.db_timeout_ms)
     indexes_ready = _try_ensure_indexes(db)
     fleet = Fleet(db=db, city=city, liveness_timeout_s=config.liveness_timeout_s)
+    node_reservations = Reservations(fleet, lease_s=config.reservation_lease_s)
     app.extensions["pixelopolis"] = Services(
         config=config,
         db=db,
         city=city,
         fleet=fleet,
+        reservations=node_reservations,
         tokens=TokenCache(),
         waiters=AssignmentWaiters(fleet.assignments, interval_s=config.poll_interval_s),
         city_document=city.to_dict(),
@@ -101,11 +104,14 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         return error_response(error.status_code, code, message, details=detail)
 
     install_error_handlers(app)
-    for blueprint in (devices.bp, city_api.bp, cars.bp, bookings.bp, health.bp):
+    blueprints = (devices.bp, city_api.bp, cars.bp, bookings.bp, reservations.bp, health.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     if start_reaper:
-        _start_reaper(fleet, config.reaper_interval_s, indexes_ready=indexes_ready)
+        _start_reaper(
+            fleet, node_reservations, config.reaper_interval_s, indexes_ready=indexes_ready
+        )
     return app
 
 
@@ -119,8 +125,11 @@ def _try_ensure_indexes(db: Database, *, quiet: bool = False) -> bool:
     return True
 
 
-def _start_reaper(fleet: Fleet, interval_s: float, *, indexes_ready: bool) -> threading.Thread:
-    """Sweep silent cars and orphaned claims; every worker runs one (the sweep is idempotent).
+def _start_reaper(
+    fleet: Fleet, node_reservations: Reservations, interval_s: float, *, indexes_ready: bool
+) -> threading.Thread:
+    """Sweep silent cars, orphaned claims and invalid node reservations; every worker runs
+    one (the sweep is idempotent).
 
     If the database was down at start, the indexes are created as soon as it answers.
     """
@@ -132,6 +141,7 @@ def _start_reaper(fleet: Fleet, interval_s: float, *, indexes_ready: bool) -> th
                 ready = ready or _try_ensure_indexes(fleet.db, quiet=True)
                 fleet.fail_silent_cars()
                 fleet.repair_orphan_claims()
+                node_reservations.sweep()
             except Exception as exc:  # noqa: BLE001 - database down: try again next round
                 log.debug("liveness sweep skipped: %s", type(exc).__name__)
             threading.Event().wait(interval_s)

@@ -24,6 +24,8 @@ class ServerConfig:
     database: str = "pixelopolis"
     city_path: Path | None = None
     liveness_timeout_s: float = 3.0
+    # How long a node reservation lasts unless its car renews it.
+    reservation_lease_s: float = 10.0
     max_wait_s: float = 30.0
     poll_interval_s: float = 0.1
     reaper_interval_s: float = 1.0
@@ -38,7 +40,13 @@ class ServerConfig:
             raise ConfigError(f"database: invalid database name {self.database!r}")
         if self.city_path is not None and not Path(self.city_path).is_file():
             raise ConfigError(f"city_path: no such file {str(self.city_path)!r}")
-        for name in ("liveness_timeout_s", "max_wait_s", "poll_interval_s", "reaper_interval_s"):
+        for name in (
+            "liveness_timeout_s",
+            "reservation_lease_s",
+            "max_wait_s",
+            "poll_interval_s",
+            "reaper_interval_s",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"{name}: must be a positive number, got {value!r}")

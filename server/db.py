@@ -47,6 +47,9 @@ def ensure_indexes(db: Database) -> None:
         name="one_open_booking_per_car",
     )
     db.bookings.create_index([("station", ASCENDING), ("created_at", ASCENDING)], name="station")
+    # Node reservations: `_id` is the node, so the database keeps one holder per node.
+    db.reservations.create_index([("car", ASCENDING)], name="holder")
+    db.reservations.create_index([("expires_at", ASCENDING)], name="lease_expiry")
     log.debug("indexes ensured on %s", db.name)
 
 

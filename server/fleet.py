@@ -55,6 +55,7 @@ def booking_view(doc: dict[str, Any]) -> dict[str, Any]:
         "destination": doc["destination"],
         "route": doc["route"],
         "stream_url": doc.get("stream_url"),
+        "stream_token": doc.get("stream_token"),
         "status": doc["status"],
         "passed": doc.get("passed", []),
         "reason": doc.get("reason"),
@@ -171,6 +172,8 @@ class Fleet:
                 "destination": destination,
                 "route": self.city.route(node, destination).to_dict(),
                 "stream_url": stream_url,
+                # Viewers of the car's MJPEG stream present it: `<stream_url>?token=...`.
+                "stream_token": secrets.token_urlsafe(16),
                 "status": "assigned",
                 "open": True,
                 "passed": [],

@@ -72,6 +72,10 @@ class CarOut(BaseModel):
     online: bool
 
 
+class CarListOut(BaseModel):
+    cars: list[CarOut] = Field(description="every registered car, by id")
+
+
 class AssignmentQuery(BaseModel):
     wait: float = Field(default=0, ge=0, le=60, description="seconds to wait for a booking")
 
@@ -91,11 +95,30 @@ class BookingOut(BaseModel):
     destination: str
     route: RouteOut
     stream_url: str | None
+    stream_token: str | None = Field(
+        description="viewer token of this booking for the car's stream: "
+        "`GET <stream_url>?token=<stream_token>`; shown to the booking's station and car only"
+    )
     status: Literal["assigned", "driving", "arrived", "cancelled", "failed"]
     passed: list[str] = Field(description="route nodes the car has reported passing, in order")
     reason: str | None = Field(default=None, description="why a booking failed")
     created_at: str
     updated_at: str
+
+
+class ReservationIn(_Strict):
+    node: str = Field(min_length=1, max_length=64, description="a node id of the city")
+
+
+class ReservationOut(BaseModel):
+    node: str
+    car: str = Field(description="the holder")
+    acquired_at: str = Field(description="when this car took the node (kept on renewal)")
+    expires_at: str = Field(description="end of the lease unless renewed")
+
+
+class ReservationListOut(BaseModel):
+    reservations: list[ReservationOut] = Field(description="valid holds only, by node")
 
 
 class HealthOut(BaseModel):

@@ -42,6 +42,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="seconds without a status before a car counts as offline "
         "(default: $PIXELOPOLIS_LIVENESS_TIMEOUT, else 3)",
     )
+    p.add_argument(
+        "--reservation-lease",
+        type=float,
+        default=None,
+        help="seconds an intersection reservation lasts unless renewed "
+        "(default: $PIXELOPOLIS_RESERVATION_LEASE, else 10)",
+    )
     p.add_argument("--database", default="pixelopolis", help="database name (default pixelopolis)")
     p.set_defaults(handler=run)
 
@@ -70,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         liveness = args.liveness_timeout
         if liveness is None:
             liveness = env_float("PIXELOPOLIS_LIVENESS_TIMEOUT", 3.0)
+        lease = args.reservation_lease
+        if lease is None:
+            lease = env_float("PIXELOPOLIS_RESERVATION_LEASE", 10.0)
         check_port_free(http.host, http.port)
         if uri is None:
             data = Path(args.data or os.environ.get("PIXELOPOLIS_DATA") or "pixelopolis-data")
@@ -81,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             database=args.database,
             city_path=Path(args.city) if args.city else None,
             liveness_timeout_s=liveness,
+            reservation_lease_s=lease,
         )
         where = f"embedded database in {embedded.data_dir}" if embedded else "MongoDB at --db"
         print(

@@ -8,7 +8,7 @@ from flask import Response
 from server.api.common import BEARER, ERRORS, PREFIX, services
 from server.auth import authenticate, current_device
 from server.errors import Forbidden
-from server.schemas import AssignmentQuery, BookingOut, CarOut, CarStatusIn
+from server.schemas import AssignmentQuery, BookingOut, CarListOut, CarOut, CarStatusIn
 
 bp = APIBlueprint("cars", __name__, url_prefix=PREFIX, tag="Cars")
 
@@ -16,6 +16,20 @@ bp = APIBlueprint("cars", __name__, url_prefix=PREFIX, tag="Cars")
 def _own_car(car_id: str) -> None:
     if current_device().id != car_id:
         raise Forbidden("a car may only speak for itself", code="wrong_device")
+
+
+@bp.get("/cars")
+@bp.output(CarListOut)
+@bp.doc(
+    summary="Every car with its state, node and open booking (for live maps)",
+    description="Any device may read it. A car silent for longer than the liveness timeout "
+    "is shown with `state: offline` and `online: false`.",
+    security=BEARER,
+    responses=ERRORS,
+)
+@authenticate()
+def list_cars() -> dict:
+    return {"cars": services().fleet.list_cars()}
 
 
 @bp.put("/cars/<car_id>/status")

@@ -11,6 +11,7 @@ from city import City
 from server.auth import TokenCache
 from server.config import ServerConfig
 from server.fleet import Fleet
+from server.reservations import Reservations
 from server.waiters import AssignmentWaiters
 
 PREFIX = "/api/v1"
@@ -32,6 +33,7 @@ class Services:
     db: Database
     city: City
     fleet: Fleet
+    reservations: Reservations
     tokens: TokenCache
     waiters: AssignmentWaiters
     city_document: dict

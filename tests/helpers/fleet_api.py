@@ -45,6 +45,18 @@ class Api:
     def book(self, station_token: str, destination: str):
         return self.call("POST", "/bookings", station_token, json={"destination": destination})
 
+    def cars(self, token: str):
+        return self.call("GET", "/cars", token)
+
+    def reserve(self, car_token: str, node: str):
+        return self.call("POST", "/reservations", car_token, json={"node": node})
+
+    def release(self, car_token: str, node: str):
+        return self.call("DELETE", f"/reservations/{node}", car_token)
+
+    def reservations(self, token: str):
+        return self.call("GET", "/reservations", token)
+
 
 def first_node() -> str:
     return sorted(default_city().nodes)[0]

@@ -175,3 +175,22 @@ def test_status_validation(api):
     assert r.status_code == 400
     r = api.status(car, token, "ready", battery_v=7.4, stream_url="http://127.0.0.1:8080/stream")
     assert r.status_code == 200 and r.json["online"] and r.json["battery_v"] == 7.4
+
+
+def test_each_booking_has_its_own_stream_token_for_its_station_and_car(api):
+    car, car_token = api.ready_car(nodes()[1])
+    _, station = api.register("station")
+    booked = api.book(station, nodes()[0]).json
+    token = booked["stream_token"]
+    assert isinstance(token, str) and len(token) >= 16
+    assert api.call("GET", f"/bookings/{booked['id']}", station).json["stream_token"] == token
+    assert api.call("GET", f"/bookings/{booked['id']}", car_token).json["stream_token"] == token
+    r = api.call("GET", f"/cars/{car}/assignment", car_token)
+    assert r.json["stream_token"] == token
+    # Not shown in the car list any device can read.
+    assert token not in str(api.cars(station).json)
+    api.call("POST", f"/bookings/{booked['id']}/arrived", car_token)
+    assert api.call("GET", f"/bookings/{booked['id']}", station).json["stream_token"] == token
+    api.status(car, car_token, "ready", nodes()[0])
+    again = api.book(station, nodes()[1]).json
+    assert again["car"] == car and again["stream_token"] != token
