@@ -1,0 +1,171 @@
+"""RouteTracker: which node the car has reached, from scripted detector frames."""
+
+from __future__ import annotations
+
+import pytest
+
+from vehicle.localization import (
+    LocalizationConfig,
+    RouteStep,
+    RouteTracker,
+    lane_command,
+    steps_from_route,
+)
+from vehicle.perception.detections import Detection, filter_detections
+
+ROUTE = {
+    "steps": [
+        {"node": "A", "sign": "red-circle", "turn": "depart"},
+        {"node": "B", "sign": "blue-square", "turn": "left"},
+        {"node": "C", "sign": "blue-square", "turn": "u-turn"},
+        {"node": "D", "sign": "green-diamond", "turn": "arrive"},
+    ],
+    "length_m": 3.0,
+}
+CONFIG = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, refractory_frames=2)
+
+
+def sign(label: str, *, height: float = 0.2, cx: float = 0.75, score: float = 0.9) -> Detection:
+    """A sign box of `height`, centred at x = `cx`, in the upper half of the frame."""
+    return Detection(label, score, (0.2, cx - 0.05, 0.2 + height, cx + 0.05))
+
+
+def tracker(**kwargs: object) -> RouteTracker:
+    return RouteTracker(steps_from_route(ROUTE), config=CONFIG, **kwargs)
+
+
+def feed(t: RouteTracker, frames: list[list[Detection]], odometry_m: float = 0.0) -> list:
+    events = []
+    for frame in frames:
+        events += t.update(frame, odometry_m=odometry_m)
+    return events
+
+
+def test_detection_geometry_and_filter() -> None:
+    det = Detection("car", 0.8, (0.5, 0.25, 0.9, 0.75))
+    assert det.height == pytest.approx(0.4) and det.width == pytest.approx(0.5)
+    assert (det.center_x, det.center_y) == pytest.approx((0.5, 0.7))
+    assert det.area == pytest.approx(0.2)
+    assert filter_detections([det, sign("red-circle", score=0.3)], min_score=0.5) == [det]
+    with pytest.raises(ValueError, match="box"):
+        Detection("car", 0.8, (0.9, 0.1, 0.5, 0.2))
+
+
+def test_route_step_from_dict_validates() -> None:
+    assert RouteStep.from_dict({"node": "B", "sign": "x", "turn": "left"}).turn == "left"
+    with pytest.raises(ValueError, match="turn"):
+        RouteStep.from_dict({"node": "B", "sign": "x", "turn": "sideways"})
+    with pytest.raises(ValueError, match="node"):
+        RouteStep.from_dict({"sign": "x", "turn": "left"})
+    with pytest.raises(ValueError, match="hits"):
+        LocalizationConfig(window=3, hits=4)
+
+
+def test_reached_after_k_of_n_frames() -> None:
+    t = tracker()
+    b = sign("blue-square")
+    assert feed(t, [[b], [], [b]]) == []
+    assert t.index == 0 and t.expected.node == "B"
+    (event,) = feed(t, [[], [b]])
+    assert (event.kind, event.node, event.index) == ("reached", "B", 1)
+    assert t.index == 1 and t.expected.node == "C"
+
+
+def test_low_scores_do_not_count() -> None:
+    t = tracker()
+    assert feed(t, [[sign("blue-square", score=0.6)]] * 6) == []
+
+
+def test_tiny_far_box_is_not_reached() -> None:
+    t = tracker()
+    assert feed(t, [[sign("blue-square", height=0.04)]] * 6) == []
+    assert t.index == 0
+
+
+def test_frame_filling_box_is_not_reached() -> None:
+    t = tracker()
+    assert feed(t, [[Detection("blue-square", 0.9, (0.0, 0.4, 0.97, 1.0))]] * 6) == []
+
+
+def test_sign_on_the_wrong_side_is_not_reached() -> None:
+    t = tracker()
+    assert feed(t, [[sign("blue-square", cx=0.2)]] * 6) == []
+    left_hand = RouteTracker(
+        steps_from_route(ROUTE), config=LocalizationConfig(side="left", window=6, hits=3)
+    )
+    assert [e.kind for e in feed(left_hand, [[sign("blue-square", cx=0.2)]] * 3)] == ["reached"]
+
+
+def test_same_sign_at_consecutive_nodes_counts_again_only_after_it_disappears() -> None:
+    t = tracker()
+    b = sign("blue-square")
+    assert [e.node for e in feed(t, [[b]] * 3)] == ["B"]
+    # B's sign stays in view while the car passes it: it must not count as C.
+    assert feed(t, [[b]] * 10) == []
+    assert t.expected.node == "C"
+    assert feed(t, [[], []]) == []  # gone for refractory_frames
+    assert [e.node for e in feed(t, [[b]] * 3)] == ["C"]
+
+
+def test_steady_wrong_sign_is_reported_once() -> None:
+    t = tracker()
+    y = sign("yellow-triangle")
+    events = feed(t, [[y]] * 10)
+    assert [(e.kind, e.node, e.index) for e in events] == [("wrong_sign", "B", 1)]
+    assert "yellow-triangle" in events[0].detail
+
+
+def test_sign_just_passed_is_not_a_wrong_sign_until_it_has_left_the_view() -> None:
+    steps = [
+        RouteStep("A", "red-circle", "depart"),
+        RouteStep("B", "blue-square", "straight"),
+        RouteStep("C", "green-circle", "arrive"),
+    ]
+    t = RouteTracker(steps, config=CONFIG)
+    b = sign("blue-square")
+    assert [e.kind for e in feed(t, [[b]] * 3)] == ["reached"]
+    assert feed(t, [[b]] * 10) == []  # B's sign lingers while the car passes it
+    assert feed(t, [[], []]) == []
+    events = feed(t, [[b]] * 6)  # seen steadily again on the way to C: a different node
+    assert [(e.kind, e.node) for e in events] == [("wrong_sign", "C")]
+
+
+def test_a_flickering_other_sign_is_not_a_wrong_sign() -> None:
+    t = tracker()
+    y = sign("yellow-triangle")
+    assert feed(t, [[y], [], [], [y], [], [], [y], []]) == []
+
+
+def test_missed_node_by_odometry() -> None:
+    t = tracker(leg_lengths_m=[1.0, 0.8, 1.2])
+    assert feed(t, [[]], odometry_m=1.9) == []
+    assert t.leg_remaining_m(1.9) == pytest.approx(-0.9)
+    (event,) = feed(t, [[]], odometry_m=2.1)
+    assert (event.kind, event.node) == ("missed", "B")
+    assert feed(t, [[]], odometry_m=3.0) == []  # once
+    # Legs are measured from where the last node was reached.
+    t2 = tracker(leg_lengths_m=[1.0, 0.8, 1.2])
+    feed(t2, [[sign("blue-square")]] * 3, odometry_m=1.0)
+    assert t2.leg_remaining_m(1.5) == pytest.approx(0.3)
+    assert feed(t2, [[]], odometry_m=2.7) == []
+    assert [e.kind for e in feed(t2, [[]], odometry_m=2.9)] == ["missed"]
+
+
+def test_leg_lengths_must_match_the_route() -> None:
+    with pytest.raises(ValueError, match="leg_lengths_m"):
+        tracker(leg_lengths_m=[1.0])
+
+
+def test_next_turn_mapping_and_finish() -> None:
+    t = tracker()
+    assert t.next_turn == "left"  # the turn at B
+    feed(t, [[sign("blue-square")]] * 3)
+    assert t.next_turn == "left"  # u-turn at C, right-hand traffic
+    feed(t, [[]] * 2 + [[sign("blue-square")]] * 3)
+    assert t.expected.node == "D" and t.next_turn == "straight"  # arrive
+    feed(t, [[sign("green-diamond")]] * 3)
+    assert t.finished and t.expected is None and t.next_turn == "straight"
+    assert feed(t, [[sign("green-diamond")]] * 3) == []
+    assert lane_command("u-turn", "left") == "right"
+    assert lane_command("right") == "right"
+    assert lane_command("depart") == "straight"

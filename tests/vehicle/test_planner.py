@@ -1,0 +1,300 @@
+"""Planner: the car's state machine driven by scripted frames and a scripted fleet server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from city.kinematics import wheel_speeds
+from vehicle.perception.detections import Detection
+from vehicle.planner import (
+    Action,
+    CarState,
+    Planner,
+    PlannerConfig,
+    PlannerInput,
+    PlannerOutput,
+)
+
+DT = 0.05
+SIGNS = {"A": "red-circle", "B": "blue-square", "C": "green-circle", "D": "yellow-diamond"}
+
+
+def booking(turns: Sequence[str] = ("depart", "left", "straight", "arrive"), **kw: Any) -> dict:
+    nodes = kw.get("nodes", "ABCD")
+    steps = [{"node": n, "sign": SIGNS[n], "turn": t} for n, t in zip(nodes, turns, strict=True)]
+    return {"id": kw.get("id", "bk1"), "route": {"steps": steps, "length_m": 3.0}}
+
+
+def far(node: str) -> Detection:
+    return Detection(SIGNS[node], 0.9, (0.40, 0.60, 0.45, 0.64))  # small: seen from afar
+
+
+def near(node: str) -> Detection:
+    return Detection(SIGNS[node], 0.9, (0.20, 0.70, 0.45, 0.85))  # big, on the right
+
+
+CAR_AHEAD = Detection("car", 0.8, (0.40, 0.35, 0.95, 0.65))
+
+
+class Run:
+    """The runtime's side: feeds frames, answers reserves like the server would, integrates
+    odometry from the wheel speeds."""
+
+    def __init__(self, planner: Planner | None = None, assignment: dict | None = None) -> None:
+        self.planner = planner or Planner()
+        self.assignment = assignment
+        self.now = 100.0
+        self.odometry = 0.0
+        self.granted: bool | None = None
+        self.busy: set[str] = set()
+        self.server_ok = True
+        self.actions: list[Action] = []
+
+    def frame(self, dets: Sequence[Detection] = (), steering: float = 0.0) -> PlannerOutput:
+        out = self.planner.step(
+            PlannerInput(
+                now=self.now,
+                assignment=self.assignment,
+                steering=steering,
+                detections=tuple(dets),
+                odometry_m=self.odometry,
+                reservation_granted=self.granted,
+                server_ok=self.server_ok,
+            )
+        )
+        self.actions += out.actions
+        for action in out.actions:
+            if action.kind == "reserve":
+                self.granted = None if not self.server_ok else action.node not in self.busy
+        self.odometry += (out.left_mps + out.right_mps) / 2 * DT
+        self.now += DT
+        return out
+
+    def frames(self, n: int, dets: Sequence[Detection] = (), **kw: Any) -> list[PlannerOutput]:
+        return [self.frame(dets, **kw) for _ in range(n)]
+
+    def pass_node(self, node: str) -> list[PlannerOutput]:
+        """Approach a node's sign (far, then near), pass it and leave it behind."""
+        return self.frames(3, [far(node)]) + self.frames(6, [near(node)]) + self.frames(5)
+
+    def kinds(self, *kinds: str) -> list[tuple[str, str | None]]:
+        return [(a.kind, a.node) for a in self.actions if a.kind in kinds]
+
+
+def test_idle_without_assignment_gives_zero_wheels() -> None:
+    run = Run()
+    for out in run.frames(3, [CAR_AHEAD], steering=0.5):
+        assert out.state is CarState.IDLE
+        assert (out.left_mps, out.right_mps) == (0.0, 0.0)
+        assert out.actions == ()
+
+
+def test_happy_path_reports_progress_in_order_then_arrives() -> None:
+    run = Run(assignment=booking())
+    first = run.frame()
+    assert first.state is CarState.ASSIGNED and first.left_mps == 0.0
+    out = run.frame()
+    assert out.state is CarState.DRIVING and out.left_mps > 0 and out.command == "left"
+    assert out.node == "A"
+    run.frames(20)
+    for node in "BCD":
+        run.pass_node(node)
+    assert run.planner.state is CarState.ARRIVED
+    assert run.kinds("progress", "arrived") == [
+        ("progress", "B"),
+        ("progress", "C"),
+        ("progress", "D"),
+        ("arrived", "D"),
+    ]
+    assert run.kinds("reserve", "release") == [
+        ("reserve", "B"),
+        ("reserve", "C"),
+        ("release", "B"),
+        ("reserve", "D"),
+        ("release", "C"),
+        ("release", "D"),
+    ]
+    assert all(a.booking == "bk1" for a in run.actions)
+    out = run.frame([near("D")])
+    assert out.state is CarState.ARRIVED and (out.left_mps, out.right_mps) == (0.0, 0.0)
+    assert out.actions == ()
+    run.assignment = None
+    assert run.frame().state is CarState.IDLE
+
+
+def test_reservation_busy_waits_with_wheels_stopped_then_proceeds() -> None:
+    run = Run(assignment=booking())
+    run.frames(5)
+    run.pass_node("B")
+    run.busy.add("C")
+    run.frame([far("C")])
+    assert run.actions[-1] == Action("reserve", "C", "bk1")
+    waiting = run.frames(80, [far("C")])  # 4 s
+    assert all(o.state is CarState.WAITING_AT_INTERSECTION for o in waiting)
+    assert all((o.left_mps, o.right_mps) == (0.0, 0.0) for o in waiting)
+    retries = [a for o in waiting for a in o.actions if a == Action("reserve", "C", "bk1")]
+    assert 6 <= len(retries) <= 9  # every ~0.5 s
+    renewals = [a for o in waiting for a in o.actions if a.node == "B" and a.kind == "reserve"]
+    assert renewals and renewals[0].detail == "renew"  # B's lease kept while waiting
+    assert ("release", "B") not in run.kinds("release")
+
+    run.busy.clear()
+    outs = run.frames(12, [far("C")])
+    assert outs[-1].state is CarState.DRIVING and outs[-1].left_mps > 0
+    run.frames(6, [near("C")])
+    assert run.kinds("progress", "release")[-2:] == [("progress", "C"), ("release", "B")]
+
+
+def test_no_answer_yet_when_the_sign_is_near_waits() -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    run.server_ok = False  # a reserve goes unanswered (briefly: not yet "server lost")
+    out = run.frame([near("B")])
+    assert out.state is CarState.WAITING_AT_INTERSECTION and out.left_mps == 0.0
+    run.server_ok = True
+    outs = run.frames(9, [near("B")])  # the retry goes out after reserve_retry_s
+    assert all(o.state is CarState.WAITING_AT_INTERSECTION for o in outs)
+    outs = run.frames(8, [near("B")])
+    assert outs[-1].state is CarState.DRIVING
+    assert ("progress", "B") in run.kinds("progress")
+
+
+def test_car_ahead_stops_then_resumes_after_resume_frames() -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    side_car = Detection("car", 0.9, (0.40, 0.80, 0.95, 0.99))
+    far_car = Detection("car", 0.9, (0.45, 0.45, 0.55, 0.55))
+    assert run.frame([side_car, far_car]).state is CarState.DRIVING
+    out = run.frame([CAR_AHEAD])
+    assert out.state is CarState.STOPPED_FOR_CAR and (out.left_mps, out.right_mps) == (0, 0)
+    stopped = run.frames(4)
+    assert all(o.state is CarState.STOPPED_FOR_CAR for o in stopped)
+    out = run.frame()
+    assert out.state is CarState.DRIVING and out.left_mps > 0
+
+
+def test_curves_and_turns_slow_the_car() -> None:
+    config = PlannerConfig()
+    run = Run(assignment=booking(), planner=Planner(config))
+    run.frames(2)
+    straight = run.frame(steering=0.0)
+    curve = run.frame(steering=0.6)
+    assert (straight.left_mps + straight.right_mps) / 2 == pytest.approx(config.cruise_speed_mps)
+    expected = wheel_speeds(0.6, config.cruise_speed_mps * (1 - 0.5 * 0.6))
+    assert (curve.left_mps, curve.right_mps) == pytest.approx(expected)
+    assert curve.right_mps > curve.left_mps  # +steering is a left turn
+    run.frames(2, [far("B")])  # B's turn is "left": slow down for it
+    approaching_left = run.frame([far("B")])
+    assert approaching_left.command == "left"
+    mean = (approaching_left.left_mps + approaching_left.right_mps) / 2
+    assert mean == pytest.approx(config.turn_speed_mps)
+
+
+def test_turn_command_holds_through_the_junction_after_the_sign() -> None:
+    run = Run(assignment=booking(("depart", "right", "left", "arrive")))
+    run.frames(3, [far("B")])
+    reached = [o for o in run.frames(6, [near("B")]) if o.reason == "reached B"]
+    assert reached and reached[0].command == "right"  # still turning at B
+    outs = run.frames(100)  # junction_exit_m at turn speed
+    assert outs[0].command == "right" and outs[-1].command == "left"
+
+
+def test_distance_based_reservation_and_missed_node_reroutes() -> None:
+    run = Run(assignment=booking())
+    planner = run.planner
+
+    def frame() -> PlannerOutput:
+        out = planner.step(
+            PlannerInput(
+                now=run.now,
+                assignment=run.assignment,
+                steering=0.0,
+                detections=(),
+                odometry_m=run.odometry,
+                reservation_granted=True,
+                server_ok=True,
+                leg_lengths_m=(1.0, 1.0, 1.0),
+            )
+        )
+        run.actions += out.actions
+        run.odometry += (out.left_mps + out.right_mps) / 2 * DT
+        run.now += DT
+        return out
+
+    frame()
+    while run.odometry < 0.49:
+        frame()
+    assert run.kinds("reserve") == []
+    while run.odometry < 0.51:
+        frame()
+    frame()
+    assert run.kinds("reserve") == [("reserve", "B")]  # 0.5 m before B
+    while run.planner.state is CarState.DRIVING:
+        out = frame()
+    assert out.state is CarState.STOPPED and (out.left_mps, out.right_mps) == (0.0, 0.0)
+    assert [e.kind for e in out.events] == ["missed"]
+    assert run.kinds("reroute") == [("reroute", "A")]
+    assert 2.0 < run.odometry < 2.2
+
+
+def test_wrong_sign_asks_for_a_new_route_and_stops_until_it_comes() -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    run.pass_node("B")
+    outs = run.frames(12, [near("D")])  # D's sign where C's should be
+    assert outs[-1].state is CarState.STOPPED
+    assert run.kinds("reroute") == [("reroute", "B")]
+    assert "yellow-diamond" in [a for a in run.actions if a.kind == "reroute"][0].detail
+    assert all((o.left_mps, o.right_mps) == (0.0, 0.0) for o in run.frames(10))
+    assert run.kinds("reroute") == [("reroute", "B")]  # asked once
+
+    # The runtime fetched a new route from where the car is: same booking, new steps.
+    run.assignment = booking(("depart", "right", "arrive"), nodes="DCA")
+    assert run.frame().state is CarState.ASSIGNED
+    assert run.kinds("release")[-1] == ("release", "B")  # not on the new route
+    out = run.frame()
+    assert out.state is CarState.DRIVING and out.command == "right" and out.node == "D"
+
+
+def test_server_lost_finishes_the_leg_then_stops_and_resumes_when_back() -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    run.frames(3, [far("B")])  # B reserved and granted
+    run.server_ok = False
+    outs = run.frames(50)  # 2.5 s without the server: still driving the leg
+    assert outs[-1].state is CarState.DRIVING and "server lost" in outs[-1].reason
+    outs = run.frames(6, [near("B")])
+    assert outs[-1].state is CarState.STOPPED and outs[-1].left_mps == 0.0
+    assert "stopped at B" in outs[-1].reason
+    assert ("progress", "B") in run.kinds("progress")
+    assert all(o.state is CarState.STOPPED for o in run.frames(20))
+    run.server_ok = True
+    out = run.frame()
+    assert out.state is CarState.DRIVING and out.left_mps > 0
+
+
+def test_server_lost_before_a_reservation_stops_short_of_the_node() -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    run.server_ok = False
+    run.frames(50)
+    out = run.frame([near("B")])
+    assert out.state is CarState.STOPPED and "before entering B" in out.reason
+    assert ("progress", "B") not in run.kinds("progress")
+
+
+def test_invalid_assignment_is_a_safe_stop() -> None:
+    run = Run(assignment={"id": "bk9", "route": {"steps": []}})
+    out = run.frame()
+    assert out.state is CarState.STOPPED and "invalid assignment" in out.reason
+    assert run.frame().left_mps == 0.0
+
+
+def test_single_step_route_arrives_at_once() -> None:
+    run = Run(assignment=booking(("arrive",), nodes="A"))
+    out = run.frame()
+    assert out.state is CarState.ARRIVED
+    assert run.kinds("arrived") == [("arrived", "A")]

@@ -1,0 +1,302 @@
+"""Where the car is on its route, from the signs it recognises.
+
+The car has no map position of its own: it knows the route (the nodes, the sign that
+marks each, the turn to take there) and the detector's boxes. A node counts as
+*reached* when its sign is seen steadily — in `hits` of the last `window` frames —
+with a box that looks like a sign being passed: big enough to be near, not a
+frame-filling false positive, and on the side of the road signs stand on. (The
+original Pixelopolis car used 4 of 25 frames, a box-size threshold and 0.7
+confidence.)
+
+Things going wrong are reported once per leg, for the planner to stop and ask for a
+new route rather than drive on blind:
+
+- ``wrong_sign``: another sign type seen steadily where only the expected one (or the
+  one just passed, until it leaves the view) should be;
+- ``missed``: the car drove the leg's known length plus a margin without reaching the
+  expected node.
+
+Pure logic: no I/O, no clocks; odometry comes in with every frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from city.model import RouteStep as CityRouteStep
+from city.turns import ARRIVE, DEPART, LEFT, RIGHT, STRAIGHT, TURNS, U_TURN
+from vehicle.perception.detections import Detection
+
+log = logging.getLogger(__name__)
+
+DRIVE_SIDES = ("right", "left")
+ROUTE_TURNS = (DEPART, ARRIVE, *TURNS)
+EventKind = Literal["reached", "wrong_sign", "missed"]
+
+
+@dataclass(frozen=True)
+class LocalizationConfig:
+    """How steadily, how big and where a sign must be seen to count.
+
+    `side_min_x`: for right-hand traffic a passed sign's box centre is right of this x
+    (for left-hand traffic, left of ``1 - side_min_x``). `refractory_frames`: after a
+    node is reached its sign must be absent this many frames in a row before it can
+    count again (two consecutive nodes may carry the same sign type).
+    """
+
+    window: int = 12
+    hits: int = 4
+    min_box_height: float = 0.10
+    max_box_height: float = 0.9
+    side: str = "right"
+    side_min_x: float = 0.45
+    wrong_sign_hits: int = 5
+    miss_margin_m: float = 1.0
+    min_score: float = 0.7
+    refractory_frames: int = 3
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ValueError(f"window: must be at least 1, got {self.window}")
+        for name in ("hits", "wrong_sign_hits"):
+            value = getattr(self, name)
+            if not 1 <= value <= self.window:
+                raise ValueError(f"{name}: must be in 1..window ({self.window}), got {value}")
+        if not 0.0 <= self.min_box_height < self.max_box_height <= 1.0:
+            raise ValueError(
+                "min_box_height, max_box_height: need 0 <= min < max <= 1, got "
+                f"{self.min_box_height}, {self.max_box_height}"
+            )
+        if self.side not in DRIVE_SIDES:
+            raise ValueError(f"side: must be one of {', '.join(DRIVE_SIDES)}, got {self.side!r}")
+        if not 0.0 <= self.side_min_x <= 1.0:
+            raise ValueError(f"side_min_x: must be in [0, 1], got {self.side_min_x}")
+        if self.miss_margin_m < 0:
+            raise ValueError(f"miss_margin_m: must not be negative, got {self.miss_margin_m}")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ValueError(f"min_score: must be in [0, 1], got {self.min_score}")
+        if self.refractory_frames < 0:
+            raise ValueError(
+                f"refractory_frames: must not be negative, got {self.refractory_frames}"
+            )
+
+
+class RouteStep(CityRouteStep):
+    """A route step as the server sends it (`city.model.RouteStep`), readable from JSON."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RouteStep:
+        """A step from ``{"node", "sign", "turn"}``; ValueError naming the bad field."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"route step: must be an object, got {type(data).__name__}")
+        for name in ("node", "sign", "turn"):
+            value = data.get(name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"route step {name}: must be a non-empty string, got {value!r}")
+        if data["turn"] not in ROUTE_TURNS:
+            raise ValueError(
+                f"route step turn: must be one of {', '.join(ROUTE_TURNS)}, got {data['turn']!r}"
+            )
+        return cls(node=data["node"], sign=data["sign"], turn=data["turn"])
+
+
+def steps_from_route(route: Mapping[str, Any]) -> tuple[RouteStep, ...]:
+    """The steps of a route dict ``{"steps": [...], "length_m"}``; ValueError if malformed."""
+    steps = route.get("steps") if isinstance(route, Mapping) else None
+    if not isinstance(steps, list) or not steps:
+        raise ValueError("route steps: must be a non-empty list")
+    return tuple(RouteStep.from_dict(step) for step in steps)
+
+
+@dataclass(frozen=True)
+class LocalizationEvent:
+    """Something the tracker concluded this frame. `index` is the route step it concerns."""
+
+    kind: EventKind
+    node: str | None
+    index: int
+    detail: str
+
+
+class RouteTracker:
+    """Follows a route's steps from the signs seen.
+
+    Step 0 is the start node (the car is there); the node expected next is
+    ``steps[index + 1]``. `leg_lengths_m[i]`, if given, is the distance from step i to
+    step i + 1 and enables the "missed" check.
+    """
+
+    def __init__(
+        self,
+        steps: Sequence[CityRouteStep],
+        *,
+        leg_lengths_m: Sequence[float] | None = None,
+        config: LocalizationConfig | None = None,
+        odometry_m: float = 0.0,
+    ) -> None:
+        if not steps:
+            raise ValueError("steps: a route has at least one step")
+        if leg_lengths_m is not None and len(leg_lengths_m) != len(steps) - 1:
+            raise ValueError(
+                f"leg_lengths_m: need {len(steps) - 1} lengths (one per leg), "
+                f"got {len(leg_lengths_m)}"
+            )
+        self.config = config or LocalizationConfig()
+        self.steps: tuple[CityRouteStep, ...] = tuple(steps)
+        self.leg_lengths_m = None if leg_lengths_m is None else tuple(leg_lengths_m)
+        self._index = 0
+        self._leg_start_m = odometry_m
+        self._history: deque[frozenset[str]] = deque(maxlen=self.config.window)
+        self._blocked: str | None = None  # the sign just passed, until it leaves the view
+        self._absent = 0
+        self._reported: set[EventKind] = set()  # wrong_sign / missed, once per leg
+
+    # ------------------------------------------------------------------ state
+    @property
+    def index(self) -> int:
+        """The index of the last node reached (0: the start)."""
+        return self._index
+
+    @property
+    def finished(self) -> bool:
+        return self._index >= len(self.steps) - 1
+
+    @property
+    def current(self) -> CityRouteStep:
+        """The last node reached."""
+        return self.steps[self._index]
+
+    @property
+    def expected(self) -> CityRouteStep | None:
+        """The node expected next, or None once the last one is reached."""
+        return None if self.finished else self.steps[self._index + 1]
+
+    @property
+    def next_turn(self) -> str:
+        """The lane command for the next node: "left", "right" or "straight"."""
+        step = self.expected
+        return "straight" if step is None else lane_command(step.turn, self.config.side)
+
+    def leg_remaining_m(self, odometry_m: float) -> float | None:
+        """Distance left to the expected node by odometry, if the leg's length is known."""
+        if self.leg_lengths_m is None or self.finished:
+            return None
+        return self.leg_lengths_m[self._index] - (odometry_m - self._leg_start_m)
+
+    # ------------------------------------------------------------------ box tests
+    def on_drive_side(self, det: Detection) -> bool:
+        if self.config.side == "right":
+            return det.center_x > self.config.side_min_x
+        return det.center_x < 1.0 - self.config.side_min_x
+
+    def plausible(self, det: Detection) -> bool:
+        """Whether a box looks like a sign being passed (size and side; label not checked)."""
+        cfg = self.config
+        return (
+            det.score >= cfg.min_score
+            and cfg.min_box_height <= det.height <= cfg.max_box_height
+            and self.on_drive_side(det)
+        )
+
+    def expected_in_view(self, detections: Sequence[Detection]) -> bool:
+        """The expected sign is seen on the drive side, at any size (e.g. still far off)."""
+        step = self.expected
+        return step is not None and any(
+            d.label == step.sign and d.score >= self.config.min_score and self.on_drive_side(d)
+            for d in detections
+        )
+
+    def expected_near(self, detections: Sequence[Detection]) -> bool:
+        """The expected sign is seen with a box plausible for passing it (this frame)."""
+        step = self.expected
+        return step is not None and any(
+            d.label == step.sign and self.plausible(d) for d in detections
+        )
+
+    # ------------------------------------------------------------------ per frame
+    def update(
+        self, detections: Sequence[Detection], *, odometry_m: float
+    ) -> list[LocalizationEvent]:
+        """Take one frame's detections; the events it leads to (usually none)."""
+        if self.finished:
+            return []
+        labels = {d.label for d in detections if self.plausible(d)}
+        blocked = self._blocked
+        if blocked is not None:
+            if any(d.label == blocked and d.score >= self.config.min_score for d in detections):
+                self._absent = 0
+            else:
+                self._absent += 1
+            if self._absent >= self.config.refractory_frames:
+                self._blocked = None
+            else:
+                labels.discard(blocked)
+        self._history.append(frozenset(labels))
+
+        step = self.expected
+        assert step is not None
+        if self._count(step.sign) >= self.config.hits:
+            return [self._reach(step, odometry_m)]
+
+        events: list[LocalizationEvent] = []
+        if "wrong_sign" not in self._reported:
+            seen = set().union(*self._history) - {step.sign}
+            steady = sorted(s for s in seen if self._count(s) >= self.config.wrong_sign_hits)
+            if steady:
+                self._reported.add("wrong_sign")
+                events.append(
+                    LocalizationEvent(
+                        "wrong_sign",
+                        step.node,
+                        self._index + 1,
+                        f"saw {', '.join(steady)} instead of {step.sign} (node {step.node})",
+                    )
+                )
+        remaining = self.leg_remaining_m(odometry_m)
+        if (
+            remaining is not None
+            and "missed" not in self._reported
+            and -remaining > self.config.miss_margin_m
+        ):
+            self._reported.add("missed")
+            events.append(
+                LocalizationEvent(
+                    "missed",
+                    step.node,
+                    self._index + 1,
+                    f"drove {odometry_m - self._leg_start_m:.2f} m of a "
+                    f"{self.leg_lengths_m[self._index]:.2f} m leg without seeing {step.sign}",
+                )
+            )
+        for event in events:
+            log.warning("localization: %s: %s", event.kind, event.detail)
+        return events
+
+    def _count(self, label: str) -> int:
+        return sum(1 for frame in self._history if label in frame)
+
+    def _reach(self, step: CityRouteStep, odometry_m: float) -> LocalizationEvent:
+        hits = self._count(step.sign)
+        self._index += 1
+        self._leg_start_m = odometry_m
+        self._history.clear()
+        self._blocked, self._absent = step.sign, 0
+        self._reported.clear()
+        detail = f"{step.sign} in {hits} of the last {self.config.window} frames"
+        log.info("localization: reached %s (%s)", step.node, detail)
+        return LocalizationEvent("reached", step.node, self._index, detail)
+
+
+def lane_command(turn: str, side: str = "right") -> str:
+    """The lane model's command for a route turn.
+
+    A u-turn crosses the traffic ("left" when driving on the right); arriving,
+    departing and going straight are "straight".
+    """
+    if turn == U_TURN:
+        return LEFT if side == "right" else RIGHT
+    return turn if turn in (LEFT, RIGHT) else STRAIGHT

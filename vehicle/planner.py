@@ -1,0 +1,491 @@
+"""The car's driving decisions: an explicit state machine, pure and clocked from outside.
+
+Every frame the runtime calls `Planner.step` with what it knows (the assignment, the
+lane model's steering, the detections, the odometry, the answer to the last node
+reservation, whether the server answers) and gets wheel speeds, the lane model's
+command and the actions to carry out through the fleet client. The planner does no
+I/O, so its tests script frames and check decisions.
+
+States::
+
+    IDLE ──assignment──▶ ASSIGNED ──▶ DRIVING ──last node──▶ ARRIVED
+                                      │  ▲  ▲
+                   reservation busy   │  │  │  car box gone for resume_frames
+          (or no answer at the sign)  ▼  │  │
+                    WAITING_AT_INTERSECTION  STOPPED_FOR_CAR ◀── car box ahead
+    any active state ──wrong sign / missed node / server lost at a node──▶ STOPPED
+
+Node reservations (see docs/server.md): every route node after the start is reserved
+before the car enters it — when the leg's remaining length (if known) drops under
+`reserve_distance_m`, or when the node's sign first comes into view. The car enters
+only once granted: busy means WAITING (wheels 0, retry every `reserve_retry_s`); no
+answer yet when the sign is already near means WAITING too. Held nodes are renewed
+every `renew_interval_s` (the server's lease is 10 s) and the previous node is
+released once the next is reached; everything is released on arrival.
+
+Contract with the runtime for `PlannerInput.reservation_granted`: it is the answer to
+the most recent ``reserve`` action executed (True granted, False busy), None while
+none came (not sent yet, or the server unreachable). The runtime resets it to None
+when it sends a new ``reserve``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from city.kinematics import CarGeometry, wheel_speeds
+from vehicle.localization import (
+    LocalizationConfig,
+    LocalizationEvent,
+    RouteTracker,
+    lane_command,
+    steps_from_route,
+)
+from vehicle.perception.detections import CAR_LABEL, Detection
+
+log = logging.getLogger(__name__)
+
+ActionKind = Literal["reserve", "release", "progress", "arrived", "reroute"]
+
+
+class CarState(enum.Enum):
+    IDLE = "idle"
+    ASSIGNED = "assigned"
+    DRIVING = "driving"
+    WAITING_AT_INTERSECTION = "waiting_at_intersection"
+    STOPPED_FOR_CAR = "stopped_for_car"
+    ARRIVED = "arrived"
+    STOPPED = "stopped"  # safe stop: fault, server lost, wrong route
+
+
+class _StopCause(enum.Enum):
+    REROUTE = "reroute"
+    SERVER = "server"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """Speeds, distances and thresholds of the planner (metres, seconds, image fractions)."""
+
+    cruise_speed_mps: float = 0.16
+    turn_speed_mps: float = 0.10
+    curve_slowdown: float = 0.5  # speed *= 1 - curve_slowdown * |steering|
+    reserve_distance_m: float = 0.5
+    reserve_retry_s: float = 0.5
+    renew_interval_s: float = 3.0
+    junction_exit_m: float = 0.35  # after a node's sign, its turn goes on this far
+    car_ahead_min_height: float = 0.25
+    car_ahead_min_x: float = 0.3
+    car_ahead_max_x: float = 0.7
+    car_min_score: float = 0.5
+    resume_frames: int = 5
+    server_timeout_s: float = 2.0
+    localization: LocalizationConfig = field(default_factory=LocalizationConfig)
+    geometry: CarGeometry = field(default_factory=CarGeometry)
+
+    def __post_init__(self) -> None:
+        for name in ("cruise_speed_mps", "turn_speed_mps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.curve_slowdown <= 1.0:
+            raise ValueError(f"curve_slowdown: must be in [0, 1], got {self.curve_slowdown}")
+        for name in (
+            "reserve_distance_m",
+            "reserve_retry_s",
+            "renew_interval_s",
+            "junction_exit_m",
+            "server_timeout_s",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must not be negative, got {getattr(self, name)}")
+        if not 0.0 < self.car_ahead_min_height <= 1.0:
+            raise ValueError(
+                f"car_ahead_min_height: must be in (0, 1], got {self.car_ahead_min_height}"
+            )
+        if not 0.0 <= self.car_ahead_min_x < self.car_ahead_max_x <= 1.0:
+            raise ValueError("car_ahead_min_x, car_ahead_max_x: need 0 <= min < max <= 1")
+        if not 0.0 <= self.car_min_score <= 1.0:
+            raise ValueError(f"car_min_score: must be in [0, 1], got {self.car_min_score}")
+        if self.resume_frames < 1:
+            raise ValueError(f"resume_frames: must be at least 1, got {self.resume_frames}")
+
+
+@dataclass(frozen=True)
+class PlannerInput:
+    """What the runtime knows this frame.
+
+    `assignment` is the booking dict (``{"id", "route": {"steps", "length_m"}, ...}``) or
+    None; a booking with a different id or route replaces the current one.
+    `leg_lengths_m` (optional, read with a new assignment) enables distance-based
+    reservation and missed-node detection. `odometry_m` is the total distance driven.
+    """
+
+    now: float
+    assignment: Mapping[str, Any] | None
+    steering: float
+    detections: Sequence[Detection]
+    odometry_m: float
+    reservation_granted: bool | None
+    server_ok: bool
+    leg_lengths_m: Sequence[float] | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something for the runtime to do through the fleet client."""
+
+    kind: ActionKind
+    node: str | None
+    booking: str | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PlannerOutput:
+    """The decision for this frame. `node` is the last node the car confirmed."""
+
+    state: CarState
+    left_mps: float
+    right_mps: float
+    command: str
+    actions: tuple[Action, ...]
+    reason: str
+    node: str | None = None
+    events: tuple[LocalizationEvent, ...] = ()
+
+
+class Planner:
+    """The car's state machine. `step` once per frame; see the module docstring."""
+
+    def __init__(self, config: PlannerConfig | None = None) -> None:
+        self.config = config or PlannerConfig()
+        self._state = CarState.IDLE
+        self._car_ahead = False
+        self._clear_frames = 0
+        self._down_since: float | None = None
+        self._server_lost = False
+        self._reset_trip()
+
+    def _reset_trip(self) -> None:
+        self._tracker: RouteTracker | None = None
+        self._booking: str | None = None
+        self._route_key: tuple[Any, ...] | None = None
+        self._held: dict[str, float] = {}  # node -> when last granted or renewed
+        self._pending: str | None = None  # node asked for, not granted yet
+        self._busy = False  # the pending node was refused
+        self._asked: tuple[str, bool] | None = None  # last reserve sent: (node, is_acquire)
+        self._last_sent = 0.0
+        self._approach = False  # the expected node is close (reserve triggered)
+        self._hold_turn: str | None = None
+        self._hold_until_m = 0.0
+        self._stop_cause: _StopCause | None = None
+        self._stop_reason = ""
+
+    @property
+    def state(self) -> CarState:
+        return self._state
+
+    @property
+    def tracker(self) -> RouteTracker | None:
+        return self._tracker
+
+    # ------------------------------------------------------------------ per frame
+    def step(self, inp: PlannerInput) -> PlannerOutput:
+        actions: list[Action] = []
+        if inp.assignment is None:
+            return self._no_assignment(actions)
+        key = _route_key(inp.assignment)
+        if key != self._route_key:
+            return self._new_assignment(inp, key, actions)
+
+        self._watch_server(inp)
+        self._watch_cars(inp.detections)
+        if self._state in (CarState.IDLE, CarState.ARRIVED):
+            return self._still(actions, "arrived" if self._state is CarState.ARRIVED else "idle")
+        self._take_answer(inp)
+        self._renew(inp, actions)
+        if self._state is CarState.STOPPED:
+            cause = self._stop_cause
+            if cause is not _StopCause.SERVER or self._server_lost:
+                return self._still(actions, self._stop_reason)
+            log.info("planner: server back, resuming")
+        return self._drive(inp, actions)
+
+    # ------------------------------------------------------------------ assignments
+    def _no_assignment(self, actions: list[Action]) -> PlannerOutput:
+        if self._state is not CarState.IDLE:
+            self._release(actions, keep=())
+            log.info("planner: assignment gone, idle")
+            self._reset_trip()
+            self._state = CarState.IDLE
+        return self._still(actions, "no assignment")
+
+    def _new_assignment(
+        self, inp: PlannerInput, key: tuple[Any, ...], actions: list[Action]
+    ) -> PlannerOutput:
+        booking = inp.assignment
+        assert booking is not None
+        same_booking = self._booking is not None and booking.get("id") == self._booking
+        try:
+            steps = steps_from_route(booking.get("route") or {})
+            tracker = RouteTracker(
+                steps,
+                leg_lengths_m=inp.leg_lengths_m,
+                config=self.config.localization,
+                odometry_m=inp.odometry_m,
+            )
+        except ValueError as exc:
+            self._release(actions, keep=())
+            held_booking = booking.get("id")
+            self._reset_trip()
+            self._route_key = key
+            self._booking = held_booking if isinstance(held_booking, str) else None
+            log.error("planner: unusable assignment: %s", exc)
+            return self._stop(_StopCause.FAULT, actions, f"invalid assignment: {exc}")
+        self._release(actions, keep=(steps[0].node,) if same_booking else ())
+        held = dict(self._held)
+        self._reset_trip()
+        self._held = held
+        self._tracker, self._route_key = tracker, key
+        self._booking = str(booking.get("id")) if booking.get("id") is not None else None
+        self._state = CarState.ASSIGNED
+        what = "new route" if same_booking else "assignment"
+        log.info("planner: %s %s → %s", what, steps[0].node, steps[-1].node)
+        if tracker.finished:
+            return self._arrive(actions, "already at the destination")
+        return self._still(actions, f"{what}: {' → '.join(s.node for s in steps)}")
+
+    # ------------------------------------------------------------------ watchers
+    def _watch_server(self, inp: PlannerInput) -> None:
+        if inp.server_ok:
+            self._down_since = None
+            self._server_lost = False
+            return
+        if self._down_since is None:
+            self._down_since = inp.now
+        if not self._server_lost and inp.now - self._down_since > self.config.server_timeout_s:
+            self._server_lost = True
+            log.warning("planner: server lost; finishing the leg, then stopping")
+
+    def _watch_cars(self, detections: Sequence[Detection]) -> None:
+        cfg = self.config
+        ahead = any(
+            d.label == CAR_LABEL
+            and d.score >= cfg.car_min_score
+            and d.height >= cfg.car_ahead_min_height
+            and cfg.car_ahead_min_x <= d.center_x <= cfg.car_ahead_max_x
+            and d.center_y >= 0.5
+            for d in detections
+        )
+        if ahead:
+            self._car_ahead, self._clear_frames = True, 0
+        elif self._car_ahead:
+            self._clear_frames += 1
+            if self._clear_frames >= cfg.resume_frames:
+                self._car_ahead = False
+
+    # ------------------------------------------------------------------ reservations
+    def _send_reserve(self, node: str, now: float, actions: list[Action], *, acquire: bool) -> None:
+        actions.append(Action("reserve", node, self._booking, "" if acquire else "renew"))
+        self._asked = (node, acquire)
+        if acquire:
+            self._last_sent = now
+        else:
+            self._held[node] = now
+
+    def _renew(self, inp: PlannerInput, actions: list[Action]) -> None:
+        """Renew the lease of each held node every `renew_interval_s`."""
+        for node, since in list(self._held.items()):
+            if inp.now - since >= self.config.renew_interval_s:
+                self._send_reserve(node, inp.now, actions, acquire=False)
+
+    def _release(self, actions: list[Action], *, keep: Sequence[str]) -> None:
+        for node in [n for n in self._held if n not in keep]:
+            actions.append(Action("release", node, self._booking))
+            del self._held[node]
+
+    def _take_answer(self, inp: PlannerInput) -> None:
+        """Apply the answer to the last reserve, if it was this node's acquire."""
+        asked = self._asked
+        if asked is None or inp.reservation_granted is None:
+            return
+        node, acquire = asked
+        if not acquire:
+            if inp.reservation_granted is False and node in self._held:
+                log.warning("planner: lost the hold of %s", node)
+                del self._held[node]
+            self._asked = None
+            return
+        if node != self._pending:
+            return
+        if inp.reservation_granted:
+            self._held[node] = inp.now
+            self._pending, self._busy = None, False
+            self._asked = None
+            log.info("planner: %s granted", node)
+        elif not self._busy:
+            self._busy = True
+            log.info("planner: %s busy, waiting", node)
+
+    def _reserve_next(self, inp: PlannerInput, actions: list[Action]) -> None:
+        tracker = self._tracker
+        assert tracker is not None
+        step = tracker.expected
+        if step is None:
+            return
+        remaining = tracker.leg_remaining_m(inp.odometry_m)
+        if not self._approach and (
+            (remaining is not None and remaining <= self.config.reserve_distance_m)
+            or tracker.expected_in_view(inp.detections)
+        ):
+            self._approach = True
+        if not self._approach or step.node in self._held:
+            return
+        if self._pending != step.node:
+            self._pending, self._busy = step.node, False
+            self._send_reserve(step.node, inp.now, actions, acquire=True)
+        elif inp.now - self._last_sent >= self.config.reserve_retry_s and (
+            self._busy or inp.reservation_granted is None or self._asked != (step.node, True)
+        ):
+            self._send_reserve(step.node, inp.now, actions, acquire=True)
+
+    # ------------------------------------------------------------------ driving
+    def _drive(self, inp: PlannerInput, actions: list[Action]) -> PlannerOutput:
+        tracker = self._tracker
+        assert tracker is not None
+        self._reserve_next(inp, actions)
+
+        step = tracker.expected
+        assert step is not None
+        must_wait = self._pending == step.node and (
+            self._busy or tracker.expected_near(inp.detections)
+        )
+        if must_wait and self._server_lost:
+            return self._stop(
+                _StopCause.SERVER, actions, f"server lost before entering {step.node}"
+            )
+        if must_wait:
+            self._state = CarState.WAITING_AT_INTERSECTION
+            why = "busy" if self._busy else "no answer yet"
+            return self._still(actions, f"waiting for {step.node} ({why})")
+        if self._car_ahead:
+            self._state = CarState.STOPPED_FOR_CAR
+            return self._still(actions, "car ahead")
+
+        self._state = CarState.DRIVING
+        events = tracker.update(inp.detections, odometry_m=inp.odometry_m)
+        for event in events:
+            if event.kind == "reached":
+                return self._reached(inp, event, actions, tuple(events))
+        if events:
+            event = events[0]
+            actions.append(Action("reroute", tracker.current.node, self._booking, event.detail))
+            out = self._stop(_StopCause.REROUTE, actions, f"{event.kind}: {event.detail}")
+            return _with_events(out, events)
+
+        turn, near = self._turn_ahead(inp.odometry_m)
+        left, right = self._wheels(inp.steering, turn, near)
+        reason = f"driving to {step.node}" + (" (server lost)" if self._server_lost else "")
+        return PlannerOutput(
+            self._state, left, right, turn, tuple(actions), reason, tracker.current.node
+        )
+
+    def _wheels(self, steering: float, turn: str, near: bool) -> tuple[float, float]:
+        """Wheel speeds: turn speed at or near a turn, cruise otherwise; slower in curves."""
+        cfg = self.config
+        speed = cfg.turn_speed_mps if near and turn in ("left", "right") else cfg.cruise_speed_mps
+        speed *= 1.0 - cfg.curve_slowdown * min(1.0, abs(steering))
+        return wheel_speeds(steering, speed, cfg.geometry)
+
+    def _turn_ahead(self, odometry_m: float) -> tuple[str, bool]:
+        """The lane command, and whether the car is at or near the turn it names."""
+        tracker = self._tracker
+        assert tracker is not None
+        if self._hold_turn is not None and odometry_m < self._hold_until_m:
+            return self._hold_turn, True
+        self._hold_turn = None
+        return tracker.next_turn, self._approach
+
+    def _reached(
+        self,
+        inp: PlannerInput,
+        event: LocalizationEvent,
+        actions: list[Action],
+        events: tuple[LocalizationEvent, ...],
+    ) -> PlannerOutput:
+        tracker = self._tracker
+        assert tracker is not None and event.node is not None
+        node = event.node
+        actions.append(Action("progress", node, self._booking))
+        if self._pending == node:  # reached before any answer came: no hold to keep
+            self._pending, self._busy = None, False
+        self._release(actions, keep=(node,))
+        self._approach = False
+        self._hold_turn = lane_command(tracker.current.turn, self.config.localization.side)
+        self._hold_until_m = inp.odometry_m + self.config.junction_exit_m
+        if tracker.finished:
+            return _with_events(self._arrive(actions, f"arrived at {node}"), events)
+        if self._server_lost:
+            out = self._stop(_StopCause.SERVER, actions, f"server lost: stopped at {node}")
+            return _with_events(out, events)
+        # Keep driving through the junction this frame with the node's own turn.
+        turn, near = self._turn_ahead(inp.odometry_m)
+        left, right = self._wheels(inp.steering, turn, near)
+        return PlannerOutput(
+            self._state, left, right, turn, tuple(actions), f"reached {node}", node, events
+        )
+
+    # ------------------------------------------------------------------ endings
+    def _arrive(self, actions: list[Action], reason: str) -> PlannerOutput:
+        assert self._tracker is not None
+        actions.append(Action("arrived", self._tracker.current.node, self._booking))
+        self._release(actions, keep=())
+        self._pending = None
+        self._state = CarState.ARRIVED
+        log.info("planner: %s", reason)
+        return self._still(actions, reason)
+
+    def _stop(self, cause: _StopCause, actions: list[Action], reason: str) -> PlannerOutput:
+        if self._state is not CarState.STOPPED or self._stop_cause is not cause:
+            log.warning("planner: safe stop: %s", reason)
+        self._state, self._stop_cause, self._stop_reason = CarState.STOPPED, cause, reason
+        return self._still(actions, reason)
+
+    def _still(self, actions: list[Action], reason: str) -> PlannerOutput:
+        tracker = self._tracker
+        command = "straight" if tracker is None else tracker.next_turn
+        node = None if tracker is None else tracker.current.node
+        return PlannerOutput(self._state, 0.0, 0.0, command, tuple(actions), reason, node)
+
+
+def _route_key(assignment: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What identifies a trip: the booking id and its route's nodes, signs and turns."""
+    route = assignment.get("route")
+    steps = route.get("steps") if isinstance(route, Mapping) else None
+    if not isinstance(steps, list):
+        return (assignment.get("id"), None)
+    return (
+        assignment.get("id"),
+        tuple(
+            (s.get("node"), s.get("sign"), s.get("turn")) if isinstance(s, Mapping) else None
+            for s in steps
+        ),
+    )
+
+
+def _with_events(out: PlannerOutput, events: Sequence[LocalizationEvent]) -> PlannerOutput:
+    return PlannerOutput(
+        out.state,
+        out.left_mps,
+        out.right_mps,
+        out.command,
+        out.actions,
+        out.reason,
+        out.node,
+        tuple(events),
+    )
