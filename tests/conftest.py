@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware_bridge.emulator import BoardEmulator, EmulatorConfig
 from server.embedded import EmbeddedDatabase
 
 
@@ -31,3 +32,12 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def db_name() -> str:
     """A fresh database for each test, so tests never see each other's cars."""
     return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def emulator() -> Iterator[BoardEmulator]:
+    """A virtual control board on a real pseudo-terminal."""
+    emu = BoardEmulator(EmulatorConfig())
+    emu.start()
+    yield emu
+    emu.stop()

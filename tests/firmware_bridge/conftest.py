@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from firmware_bridge.emulator import BoardEmulator, EmulatorConfig
+from firmware_bridge.emulator import BoardEmulator
 from firmware_bridge.link import BoardLink
 from tests.firmware_bridge.support import FakeHardware
 
@@ -14,14 +14,6 @@ from tests.firmware_bridge.support import FakeHardware
 @pytest.fixture
 def fake_hw() -> FakeHardware:
     return FakeHardware()
-
-
-@pytest.fixture
-def emulator() -> Iterator[BoardEmulator]:
-    emu = BoardEmulator(EmulatorConfig())
-    emu.start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from firmware_bridge.emulator import BoardEmulator, EmulatorConfig
+from firmware_bridge.emulator import BoardEmulator
 from firmware_bridge.serial_board import SerialBoardConfig
 from vehicle.interfaces import MotorBoard, MotorBoardError
 from vehicle.motors import SerialMotorBoardAdapter, fault_names, make_board
@@ -27,14 +27,6 @@ def drive_for(board: MotorBoard, left: float, right: float, seconds: float) -> N
     while time.monotonic() < deadline:
         board.set_wheel_speeds(left, right)
         time.sleep(0.02)
-
-
-@pytest.fixture
-def emulator() -> Iterator[BoardEmulator]:
-    emu = BoardEmulator(EmulatorConfig())
-    emu.start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture
