@@ -14,6 +14,23 @@ from typing import Self
 import numpy as np
 
 
+class _Device(ABC):
+    """Hardware that is connected, used, then closed; usable as a context manager."""
+
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class CameraFrame:
     """One captured image.
@@ -29,7 +46,7 @@ class CameraFrame:
     meta: dict[str, str] = field(default_factory=dict)
 
 
-class CameraSource(ABC):
+class CameraSource(_Device):
     """A source of frames. `connect` first, then `read` in the loop, `close` at the end."""
 
     @abstractmethod
@@ -46,13 +63,6 @@ class CameraSource(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the source. Safe to call twice."""
-
-    def __enter__(self) -> Self:
-        self.connect()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class CameraError(Exception):
@@ -78,7 +88,7 @@ class BoardTelemetry:
     error: str | None
 
 
-class MotorBoard(ABC):
+class MotorBoard(_Device):
     """Wheel speeds out, telemetry in. No call but `connect` and `close` may block the loop."""
 
     @abstractmethod
@@ -107,13 +117,6 @@ class MotorBoard(ABC):
     @abstractmethod
     def close(self) -> None:
         """Stop the wheels (best effort) and release the board. Safe to call twice."""
-
-    def __enter__(self) -> Self:
-        self.connect()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class MotorBoardError(Exception):
