@@ -11,7 +11,7 @@ from apiflask.exceptions import HTTPError
 from pymongo.database import Database
 
 from city import City, default_city, load_city
-from server.api import bookings, cars, devices, health, reservations
+from server.api import bookings, cars, devices, health, operator, reservations
 from server.api import city as city_api
 from server.api.common import Services
 from server.auth import TokenCache
@@ -68,7 +68,10 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         DOCS_FAVICON=None,
     )
     app.request_class = JsonRequest
-    app.security_schemes = {"BearerAuth": {"type": "http", "scheme": "bearer"}}
+    app.security_schemes = {
+        "BearerAuth": {"type": "http", "scheme": "bearer"},
+        "FleetKey": {"type": "apiKey", "in": "header", "name": "X-Fleet-Key"},
+    }
 
     city: City = load_city(config.city_path) if config.city_path else default_city()
     db = connect(config.mongodb_uri, config.database, timeout_ms=config.db_timeout_ms)
@@ -104,7 +107,15 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         return error_response(error.status_code, code, message, details=detail)
 
     install_error_handlers(app)
-    blueprints = (devices.bp, city_api.bp, cars.bp, bookings.bp, reservations.bp, health.bp)
+    blueprints = (
+        devices.bp,
+        city_api.bp,
+        cars.bp,
+        bookings.bp,
+        reservations.bp,
+        operator.bp,
+        health.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

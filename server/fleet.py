@@ -25,6 +25,11 @@ from server.errors import ApiError, Conflict, Forbidden, NotFound
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("assigned", "driving")
+# What an operator may set a car to; only `in_service` cars are ever claimed for a booking.
+SERVICE_STATES = ("in_service", "paused", "out_of_service")
+# Matches cars whose operator has not held them (a car registered before the field existed
+# has no `service` and counts as in service).
+IN_SERVICE = {"$nin": ["paused", "out_of_service"]}
 # A claim whose booking document never appeared (its worker died in between) is undone
 # after this long.
 ORPHAN_CLAIM_GRACE = timedelta(seconds=10)
@@ -105,6 +110,7 @@ class Fleet:
             "stream_url": doc.get("stream_url"),
             "booking": doc.get("booking"),
             "online": online,
+            "service": doc.get("service") or "in_service",
         }
 
     def report_status(self, car_id: str, status: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +140,27 @@ class Fleet:
         t = now()
         return [self.car_view(d, t) for d in self.db.cars.find({}).sort("_id", 1)]
 
+    def set_service(self, car_id: str, service: str) -> dict[str, Any]:
+        """An operator pauses a car, takes it out of service or returns it to service.
+
+        A car that is not `in_service` is never claimed; an open booking it already has
+        is left to finish (or to the operator to cancel at the station).
+        """
+        if service not in SERVICE_STATES:
+            raise ApiError(f"service: must be one of {', '.join(SERVICE_STATES)}")
+        result = self.db.cars.update_one({"_id": car_id}, {"$set": {"service": service}})
+        if result.matched_count != 1:
+            raise NotFound(f"no car {car_id!r}")
+        log.info("car %s set %s by an operator", car_id, service)
+        return self.car_view(self.db.cars.find_one({"_id": car_id}) or {})
+
     # -- bookings ----------------------------------------------------------------------
+
+    def list_bookings(self, *, limit: int, open_only: bool = False) -> list[dict[str, Any]]:
+        """The newest bookings first (for operators)."""
+        query = {"open": True} if open_only else {}
+        docs = self.db.bookings.find(query).sort("created_at", -1).limit(limit)
+        return [booking_view(doc) for doc in docs]
 
     def book(self, station_id: str, destination: str) -> dict[str, Any]:
         """Claim the ready car nearest (by route) to `destination` and create its booking."""
@@ -144,7 +170,12 @@ class Fleet:
         candidates = [
             (distances[c["node"]], c["_id"], c["node"], c.get("stream_url"))
             for c in self.db.cars.find(
-                {"booking": None, "state": "ready", "last_seen": {"$gte": self.cutoff(t)}},
+                {
+                    "booking": None,
+                    "state": "ready",
+                    "service": IN_SERVICE,
+                    "last_seen": {"$gte": self.cutoff(t)},
+                },
                 {"node": 1, "stream_url": 1},
             )
             if c.get("node") in distances
@@ -158,6 +189,7 @@ class Fleet:
                     "booking": None,
                     "state": "ready",
                     "node": node,
+                    "service": IN_SERVICE,
                     "last_seen": {"$gte": self.cutoff(t)},
                 },
                 {"$set": {"booking": booking_id, "claimed_at": t}},

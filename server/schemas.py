@@ -70,6 +70,19 @@ class CarOut(BaseModel):
     stream_url: str | None = None
     booking: str | None = Field(description="id of the car's open booking, if any")
     online: bool
+    service: Literal["in_service", "paused", "out_of_service"] = Field(
+        default="in_service",
+        description="set by an operator; only an `in_service` car is ever booked",
+    )
+
+
+class ServiceIn(_Strict):
+    service: Literal["in_service", "paused", "out_of_service"]
+
+
+class BookingListQuery(BaseModel):
+    open: bool = Field(default=False, description="only open (assigned or driving) bookings")
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class CarListOut(BaseModel):
@@ -104,6 +117,10 @@ class BookingOut(BaseModel):
     reason: str | None = Field(default=None, description="why a booking failed")
     created_at: str
     updated_at: str
+
+
+class BookingListOut(BaseModel):
+    bookings: list[BookingOut] = Field(description="newest first")
 
 
 class ReservationIn(_Strict):

@@ -31,6 +31,7 @@ def test_any_device_lists_every_car(api):
             "stream_url": "http://10.0.0.5:8080/s",
             "booking": booking["id"],
             "online": True,
+            "service": "in_service",
         }
         assert cars[b]["state"] == "offline" and cars[b]["online"] is False
         assert cars[b]["node"] is None and cars[b]["booking"] is None
