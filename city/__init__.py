@@ -4,7 +4,13 @@ See docs/city-format.md for the file format, the turn rules and the lane geometr
 """
 
 from city.citymap import City
-from city.errors import CityError, CityValidationError, NoRouteError, UnknownNodeError
+from city.errors import (
+    CityError,
+    CityValidationError,
+    NoRouteError,
+    UnknownEdgeError,
+    UnknownNodeError,
+)
 from city.files import default_city, default_city_path, load_city
 from city.geometry import Arc, Line, Segment
 from city.kinematics import CarGeometry, steering_from_wheels, wheel_speeds
@@ -33,6 +39,7 @@ __all__ = [
     "RouteStep",
     "Segment",
     "SignType",
+    "UnknownEdgeError",
     "UnknownNodeError",
     "classify_turn",
     "default_city",

@@ -8,7 +8,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from city.errors import NoRouteError, UnknownNodeError
+from city.errors import NoRouteError, UnknownEdgeError, UnknownNodeError
 from city.model import DEFAULT_LANE_WIDTH_M, Edge, Node, Route, RouteStep
 from city.routing import RoutingGraph
 from city.serialization import city_document, parse_city_document
@@ -58,6 +58,7 @@ class City:
         self._node_index = {node_id: i for i, node_id in enumerate(nodes_by_id)}
         self._node_list = node_list
         self._edge_list = edge_list
+        self._edge_index = {edge.key: i for i, edge in enumerate(edge_list)}
         self._out: dict[str, list[Edge]] = {node_id: [] for node_id in nodes_by_id}
         self._in: dict[str, list[Edge]] = {node_id: [] for node_id in nodes_by_id}
         for edge in edge_list:
@@ -151,22 +152,33 @@ class City:
                     turns[(incoming.from_node, outgoing.to_node)] = turn
         return turns
 
-    def route(self, start: str, goal: str) -> Route:
+    def route(self, start: str, goal: str, *, arrived_from: str | None = None) -> Route:
         """The shortest route from `start` to `goal` that obeys the turn rules.
 
-        From `start` any outgoing edge may be taken (the car's heading is unknown).
-        Raises `UnknownNodeError` or `NoRouteError`.
+        Without `arrived_from` any outgoing edge may be taken from `start` (the car's
+        heading is unknown) and the first step's turn is `depart`. With it, the car stands
+        at the end of the edge `arrived_from → start`: the route leaves `start` only by a
+        turn allowed from that edge, and the first step carries that turn.
+        Raises `UnknownNodeError`, `UnknownEdgeError` or `NoRouteError`.
         """
         start_index = self._node_index_of(start)
         goal_index = self._node_index_of(goal)
-        found = self._graph.shortest_path(start_index, goal_index)
+        incoming: Edge | None = None
+        arrived_on: int | None = None
+        if arrived_from is not None:
+            arrived_on = self._edge_index.get((arrived_from, start))
+            if arrived_on is None:
+                raise UnknownEdgeError(arrived_from, start)
+            incoming = self._edge_list[arrived_on]
+        found = self._graph.shortest_path(start_index, goal_index, arrived_on=arrived_on)
         if found is None:
             raise NoRouteError(start, goal)
         edge_indices, length = found
         path = [self._edge_list[i] for i in edge_indices]
         if not path:
             return Route(steps=(RouteStep(goal, self._nodes[goal].sign, ARRIVE),), length_m=0.0)
-        steps = [RouteStep(start, self._nodes[start].sign, DEPART)]
+        first_turn = DEPART if incoming is None else classify_turn(incoming, path[0])
+        steps = [RouteStep(start, self._nodes[start].sign, first_turn)]
         for incoming, outgoing in zip(path, path[1:], strict=False):
             node = self._nodes[incoming.to_node]
             steps.append(RouteStep(node.id, node.sign, classify_turn(incoming, outgoing)))

@@ -26,3 +26,12 @@ class NoRouteError(CityError):
         super().__init__(f"no route from node {start!r} to node {goal!r}")
         self.start = start
         self.goal = goal
+
+
+class UnknownEdgeError(CityError):
+    """An edge (from → to) that the city does not contain."""
+
+    def __init__(self, from_node: str, to_node: str) -> None:
+        super().__init__(f"no road from node {from_node!r} to node {to_node!r}")
+        self.from_node = from_node
+        self.to_node = to_node

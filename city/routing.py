@@ -124,17 +124,26 @@ class RoutingGraph:
             bound = np.maximum(bound, alt)
         return bound.tolist()
 
-    def shortest_path(self, start: int, goal: int) -> tuple[list[int], float] | None:
-        """(edge indices, length) of a shortest route, or None; A* with a Euclidean bound."""
+    def shortest_path(
+        self, start: int, goal: int, *, arrived_on: int | None = None
+    ) -> tuple[list[int], float] | None:
+        """(edge indices, length) of a shortest route, or None; A* with a Euclidean bound.
+
+        `arrived_on`: the edge the car stands at the end of (it must end at `start`); the
+        route then leaves `start` only by a turn allowed from that edge.
+        """
         if start == goal:
             return [], 0.0
         to, length = self.edge_to, self.edge_length
         successors, push, pop = self.successors, heapq.heappush, heapq.heappop
+        if arrived_on is not None and to[arrived_on] != start:
+            raise ValueError("arrived_on: the edge must end at the start node")
+        first = self.out_edges[start] if arrived_on is None else successors[arrived_on]
         h = self._bound_to(goal)
         best = [math.inf] * len(to)
         parent = [-1] * len(to)
         heap: list[tuple[float, float, int]] = []
-        for e in self.out_edges[start]:
+        for e in first:
             g = length[e]
             if g < best[e]:
                 best[e] = g

@@ -19,7 +19,7 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from city import City, CityError
+from city import City, CityError, NoRouteError
 from server.errors import ApiError, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class Fleet:
             "state": doc["state"] if online else "offline",
             "node": doc.get("node"),
             "battery_v": doc.get("battery_v"),
+            "from_node": doc.get("from_node"),
             "stream_url": doc.get("stream_url"),
             "booking": doc.get("booking"),
             "online": online,
@@ -117,7 +118,12 @@ class Fleet:
         """Store a car's status; this is also its heartbeat."""
         self.check_node(status["node"])
         t = now()
-        fields: dict[str, Any] = {"state": status["state"], "node": status["node"], "last_seen": t}
+        fields: dict[str, Any] = {
+            "state": status["state"],
+            "node": status["node"],
+            "from_node": self._arrived_from(status.get("from_node"), status["node"]),
+            "last_seen": t,
+        }
         for key in ("battery_v", "stream_url"):
             if status.get(key) is not None:
                 fields[key] = status[key]
@@ -168,7 +174,7 @@ class Fleet:
         t = now()
         distances = self._distances(destination)
         candidates = [
-            (distances[c["node"]], c["_id"], c["node"], c.get("stream_url"))
+            (distances[c["node"]], c["_id"], c["node"], c.get("stream_url"), c.get("from_node"))
             for c in self.db.cars.find(
                 {
                     "booking": None,
@@ -176,13 +182,13 @@ class Fleet:
                     "service": IN_SERVICE,
                     "last_seen": {"$gte": self.cutoff(t)},
                 },
-                {"node": 1, "stream_url": 1},
+                {"node": 1, "stream_url": 1, "from_node": 1},
             )
             if c.get("node") in distances
         ]
         candidates.sort()
         booking_id = f"bk-{secrets.token_hex(8)}"
-        for _, car_id, node, stream_url in candidates:
+        for _, car_id, node, stream_url, from_node in candidates:
             claim = self.db.cars.update_one(
                 {
                     "_id": car_id,
@@ -202,7 +208,7 @@ class Fleet:
                 "station": station_id,
                 "origin": node,
                 "destination": destination,
-                "route": self.city.route(node, destination).to_dict(),
+                "route": self._route_from(node, from_node, destination),
                 "stream_url": stream_url,
                 # Viewers of the car's MJPEG stream present it: `<stream_url>?token=...`.
                 "stream_token": secrets.token_urlsafe(16),
@@ -276,13 +282,36 @@ class Fleet:
         )
         if result.modified_count != 1:
             raise Conflict("the booking changed meanwhile; retry", code="booking_changed")
-        self.db.cars.update_one({"_id": car_id}, {"$set": {"node": node}})
+        came_from = nodes[index - 1] if index > 0 else None
+        self.db.cars.update_one(
+            {"_id": car_id},
+            {"$set": {"node": node, "from_node": self._arrived_from(came_from, node)}},
+        )
         doc.update(status="driving", passed=[*doc.get("passed", []), node], updated_at=t)
         return booking_view(doc)
 
     def arrived(self, booking_id: str, car_id: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, car_id, "car")
         return self._finish(doc, "arrived", node=doc["destination"])
+
+    def _arrived_from(self, from_node: str | None, node: str) -> str | None:
+        """`from_node` if the road from_node → node exists, else None (heading unknown)."""
+        if from_node is not None and (from_node, node) in self.city.edges:
+            return from_node
+        return None
+
+    def _route_from(self, node: str, from_node: str | None, destination: str) -> dict[str, Any]:
+        """The route for a car at `node` that came from `from_node` (if known).
+
+        If no allowed turn out of that road leads to the destination, the route starts
+        from the node itself (any heading) and the log says so.
+        """
+        if from_node is not None:
+            try:
+                return self.city.route(node, destination, arrived_from=from_node).to_dict()
+            except NoRouteError:
+                log.warning("no route %s→%s→%s; any heading", from_node, node, destination)
+        return self.city.route(node, destination).to_dict()
 
     def cancel(self, booking_id: str, station_id: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, station_id, "station")
@@ -332,7 +361,12 @@ class Fleet:
             return None
         if car is None:
             car = (self.db.bookings.find_one({"_id": booking_id}, {"car": 1}) or {}).get("car")
-        extra = {"node": node} if node else {}
+        extra: dict[str, Any] = {}
+        if node:
+            booking = self.db.bookings.find_one({"_id": booking_id}, {"route": 1}) or {}
+            steps = booking.get("route", {}).get("steps", [])
+            came_from = steps[-2]["node"] if len(steps) >= 2 else None
+            extra = {"node": node, "from_node": self._arrived_from(came_from, node)}
         self.db.cars.update_one(
             {"_id": car, "booking": booking_id}, {"$set": {"booking": None, **extra}}
         )

@@ -55,6 +55,14 @@ class RouteQuery(BaseModel):
 class CarStatusIn(_Strict):
     state: Literal["ready", "driving", "paused", "offline"]
     node: str = Field(pattern=NODE_ID)
+    from_node: str | None = Field(
+        default=None,
+        pattern=NODE_ID,
+        description=(
+            "the node the car came from: it stands at the end of the road from_node → node, "
+            "so its next route starts with the turn it must take at node"
+        ),
+    )
     battery_v: float | None = Field(default=None, ge=0, le=100)
     stream_url: str | None = Field(
         default=None, max_length=2048, pattern=HTTP_URL, description="the car's MJPEG stream"
@@ -66,6 +74,7 @@ class CarOut(BaseModel):
     name: str
     state: str = Field(description="last reported state, or offline when the car went silent")
     node: str | None
+    from_node: str | None = None
     battery_v: float | None = None
     stream_url: str | None = None
     booking: str | None = Field(description="id of the car's open booking, if any")

@@ -6,7 +6,15 @@ import time
 
 import pytest
 
-from city import City, NoRouteError, UnknownNodeError
+from city import (
+    U_TURN,
+    City,
+    NoRouteError,
+    UnknownEdgeError,
+    UnknownNodeError,
+    classify_turn,
+    default_city,
+)
 from city.generate import grid_city
 
 
@@ -184,3 +192,26 @@ def test_landmark_bound_keeps_routes_shortest(monkeypatch):
     for _ in range(60):
         a, b = rng.sample(ids, 2)
         assert sharp.route(a, b).length_m == pytest.approx(plain.route(a, b).length_m, abs=1e-9)
+
+
+def test_a_car_arrived_from_a_road_starts_with_the_turn_it_must_take():
+    city = default_city()
+    for (frm, node), incoming in city.edges.items():
+        for goal in city.nodes:
+            if goal == node:
+                continue
+            route = city.route(node, goal, arrived_from=frm)
+            second = route.steps[1].node
+            turn = route.steps[0].turn
+            assert turn == classify_turn(incoming, city.edge(node, second))
+            # never a u-turn where the node forbids it, never shorter than unconstrained
+            assert (turn != U_TURN) or city.node(node).allow_u_turn
+            assert route.length_m >= city.route(node, goal).length_m - 1e-9
+
+
+def test_arrived_from_must_be_a_road_into_the_start():
+    city = default_city()
+    node = next(iter(city.nodes))
+    not_in = next(n for n in city.nodes if (n, node) not in city.edges)
+    with pytest.raises(UnknownEdgeError):
+        city.route(node, not_in, arrived_from=not_in)

@@ -194,3 +194,29 @@ def test_each_booking_has_its_own_stream_token_for_its_station_and_car(api):
     api.status(car, car_token, "ready", nodes()[0])
     again = api.book(station, nodes()[1]).json
     assert again["car"] == car and again["stream_token"] != token
+
+
+def test_a_car_that_reports_where_it_came_from_gets_a_route_starting_with_its_turn(api):
+    city = default_city()
+    (frm, node) = next(iter(city.edges))
+    goal = next(n for n in sorted(city.nodes) if n not in (frm, node))
+    car, token = api.register("car", "Heading")
+    assert api.status(car, token, "ready", node, from_node=frm).status_code == 200
+    _, station = api.register("station")
+    booking = api.book(station, goal).json
+    expected = city.route(node, goal, arrived_from=frm).to_dict()
+    assert booking["route"] == expected
+    assert booking["route"]["steps"][0]["turn"] != "depart"
+    # after arrival the server knows the road it came in by
+    assert api.call("POST", f"/bookings/{booking['id']}/arrived", token).status_code == 200
+    me = {c["id"]: c for c in api.cars(station).json["cars"]}[car]
+    assert me["node"] == goal and me["from_node"] == expected["steps"][-2]["node"]
+
+
+def test_a_from_node_with_no_road_to_the_node_is_ignored(api):
+    city = default_city()
+    node = sorted(city.nodes)[0]
+    stranger = next(n for n in sorted(city.nodes) if (n, node) not in city.edges and n != node)
+    car, token = api.register("car", "Lost")
+    r = api.status(car, token, "ready", node, from_node=stranger)
+    assert r.status_code == 200 and r.json["from_node"] is None

@@ -27,6 +27,7 @@ def test_any_device_lists_every_car(api):
             "name": "Alpha",
             "state": "ready",
             "node": NODES[1],
+            "from_node": None,
             "battery_v": 7.6,
             "stream_url": "http://10.0.0.5:8080/s",
             "booking": booking["id"],
