@@ -185,6 +185,23 @@ class BoardEmulator:
             circumference_m = math.pi * self._board.get("wheel_diameter_mm") / 1000.0
         return left_rpm / 60.0 * circumference_m, right_rpm / 60.0 * circumference_m
 
+    def set_present_velocity_mps(self, left_mps: float, right_mps: float) -> None:
+        """A simulator's true wheel speeds (m/s): what the board reports from now on."""
+        with self._lock:
+            circumference_m = math.pi * self._board.get("wheel_diameter_mm") / 1000.0
+        rpm = (left_mps / circumference_m * 60.0, right_mps / circumference_m * 60.0)
+        self.hardware.drive_externally(rpm)
+
+    def commanded_mps(self) -> tuple[float, float]:
+        """The wheel speeds the board is told to drive (m/s): its goal registers while
+        torque is on, else zero. The watchdog and the safety rules zero them as on a car."""
+        with self._lock:
+            if not self._board.get("torque_enable"):
+                return 0.0, 0.0
+            left = self._board.get("goal_velocity_left")
+            right = self._board.get("goal_velocity_right")
+        return left / 1000.0, right / 1000.0
+
     @property
     def goal_writes(self) -> int:
         """How many valid goal writes the board has accepted."""

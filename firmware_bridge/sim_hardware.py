@@ -92,6 +92,7 @@ class SimulatedHardware:
         self._leds = 0
         self._status_led = False
         self._motors_fail = False
+        self._external: tuple[float, float] | None = None
 
     # ------------------------------------------------ interface used by the firmware
     def motors_torque(self, on: bool) -> None:
@@ -107,6 +108,8 @@ class SimulatedHardware:
         with self._lock:
             if self._motors_fail:
                 return None
+            if self._external is not None:
+                return round(self._external[0]), round(self._external[1])
             return round(self._left.velocity), round(self._right.velocity)
 
     def battery_mv(self) -> int:
@@ -144,7 +147,18 @@ class SimulatedHardware:
     # ------------------------------------------------ hooks for simulators and tests
     def wheel_velocity_rpm(self) -> tuple[float, float]:
         with self._lock:
+            if self._external is not None:
+                return self._external[0] * STEP_RPM, self._external[1] * STEP_RPM
             return self._left.velocity * STEP_RPM, self._right.velocity * STEP_RPM
+
+    def drive_externally(self, rpm: tuple[float, float] | None) -> None:
+        """Let a simulator own the wheels: they turn at `rpm` (left, right) until None.
+
+        A world that simulates the car's motion itself sets the wheels' true speed here,
+        so the board reports what the world does (and the car's odometry agrees with it).
+        """
+        with self._lock:
+            self._external = None if rpm is None else (rpm[0] / STEP_RPM, rpm[1] / STEP_RPM)
 
     def press_button(self) -> None:
         """A short press of the motor-enable button."""

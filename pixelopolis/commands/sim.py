@@ -69,6 +69,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     view.add_argument("--seed", type=int, default=0, help="random seed")
     view.set_defaults(handler=run_view)
 
+    world = verbs.add_parser(
+        "world",
+        help="run a simulated world: cars with HTTP JPEG cameras and emulated boards",
+        description=(
+            "Run the simulated city for car runtimes: each car gets a camera at "
+            "<url>/cars/<id>/shot.jpg and a control board on a pty (symlinked as "
+            "<dir>/<id>.board). Prints one JSON line describing them, then runs until "
+            "interrupted."
+        ),
+    )
+    world.add_argument("--city", help="city file (default: the shipped town)")
+    world.add_argument("--cars", type=int, default=3, help="number of cars (default 3)")
+    world.add_argument("--seed", type=int, default=0, help="random seed (start places, look)")
+    world.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    world.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    world.add_argument("--dir", default="pixelopolis-world", help="folder for the boards' links")
+    world.add_argument(
+        "--sync",
+        action="store_true",
+        help="synchronous mode: advance a tick only when every car answered its frame",
+    )
+    world.add_argument("--tick", type=float, default=0.05, help="seconds per tick (default 0.05)")
+    world.add_argument("--randomise", action="store_true", help="a randomised look")
+    world.set_defaults(handler=run_world)
+
 
 def _check_city(path: str | None) -> Path | None:
     if path is None:
@@ -139,4 +164,44 @@ def run_view(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(str(exc)) from exc
     print(f"wrote {out}")
+    return 0
+
+
+def run_world(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import threading
+
+    from city import default_city, load_city
+    from sim.world_service import WorldService, WorldServiceConfig
+
+    _check_city(args.city)
+    city = load_city(args.city) if args.city else default_city()
+    try:
+        config = WorldServiceConfig(
+            cars=args.cars,
+            seed=args.seed,
+            tick_s=args.tick,
+            synchronous=args.sync,
+            host=args.host,
+            port=args.port,
+            run_dir=Path(args.dir),
+            randomise_look=args.randomise,
+        )
+        service = WorldService(city, config)
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        info = service.start()
+    except OSError as exc:
+        service.stop()
+        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc}") from exc
+    print(json.dumps(info), flush=True)
+    try:
+        stop.wait()
+    finally:
+        service.stop()
     return 0
