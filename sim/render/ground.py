@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -23,6 +24,11 @@ DEFAULT_PX_PER_M = 100.0
 MAX_TEXTURE_SIDE = 6000
 MARGIN_M = 2.0
 _SHIFT = 4  # fixed-point bits for sub-pixel polygon drawing
+# Rows where the texture is magnified at least this much are warped at 1/factor of the
+# resolution and scaled up bilinearly: a bilinear of a bilinear, within a grey level or
+# two of the full warp there, at a fraction of the cost (the near road fills half a frame).
+COARSE_FACTORS = (4, 2)
+_MIN_COARSE_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -259,3 +265,85 @@ def _darken_joints(texture: np.ndarray, w_bg: np.ndarray, tile: int, bgr) -> Non
         part = texture[sl][:, :, :3]
         less = w_bg[sl][:, :, None] * dark
         texture[sl + (slice(0, 3),)] = np.clip(part - less, 0, 255).astype(np.uint8)
+
+
+def warp_ground(
+    texture: np.ndarray,
+    to_image: np.ndarray,
+    out: np.ndarray,
+    top: int,
+    border: tuple[int, int, int, int],
+    bands: Sequence[tuple[int, int, int]] = (),
+) -> None:
+    """Warp a BGRA ground `texture` into rows `top:` of the BGRA image `out`.
+
+    `to_image` maps texture pixels to image pixels. `bands` (from `coarse_bands`) are
+    row ranges warped at 1/f of the resolution and scaled up with `cv2.resize`
+    (bilinear); the other rows at full resolution.
+    """
+    h, w = out.shape[:2]
+    if top >= h:
+        return
+    bands = [b for b in bands if b[0] >= top]
+    first = bands[0][0] if bands else h
+    if first > top:
+        shift = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -top], [0.0, 0.0, 1.0]])
+        cv2.warpPerspective(
+            texture,
+            shift @ to_image,
+            (w, first - top),
+            dst=out[top:first],
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border,
+        )
+    for start, end, f in bands:
+        # Coarse pixel (i, j) sits at image pixel (f i + (f-1)/2, start + f j + (f-1)/2),
+        # which is where cv2.resize puts it when scaling up by f.
+        o = (f - 1) / 2
+        to_coarse = np.array([[1 / f, 0.0, -o / f], [0.0, 1 / f, -(start + o) / f], [0, 0, 1]])
+        size = (-(-w // f), (end - start) // f)
+        small = cv2.warpPerspective(
+            texture,
+            to_coarse @ to_image,
+            size,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border,
+        )
+        if size[0] * f == w:
+            cv2.resize(small, (w, end - start), dst=out[start:end], interpolation=cv2.INTER_LINEAR)
+        else:
+            big = cv2.resize(small, (size[0] * f, end - start), interpolation=cv2.INTER_LINEAR)
+            out[start:end] = big[:, :w]
+
+
+def coarse_bands(to_texture: np.ndarray, w: int, h: int) -> list[tuple[int, int, int]]:
+    """(first row, end row, factor) of the rows that may be warped coarsely, top to bottom.
+
+    `to_texture` maps image pixels to texture pixels (for any pose: a pose moves the
+    ground rigidly, so the magnification depends on the camera mount alone). A row
+    qualifies for factor f when, at both ends of the row, one pixel right or one pixel
+    down moves at most 1/f texel; the magnification only grows further down.
+    """
+    rows = np.arange(h, dtype=np.float64)
+    step = np.zeros(h)
+    for col in (0.0, w - 1.0):
+        p = to_texture @ np.vstack((np.full_like(rows, col), rows, np.ones_like(rows)))
+        bad = p[2] <= 0
+        z = np.where(bad, 1.0, p[2])
+        for k in (0, 1):  # d(texel)/d(col), d(texel)/d(row)
+            dx = (to_texture[0, k] * z - p[0] * to_texture[2, k]) / (z * z)
+            dy = (to_texture[1, k] * z - p[1] * to_texture[2, k]) / (z * z)
+            np.maximum(step, np.hypot(dx, dy), out=step)
+        step[bad] = np.inf
+    bands: list[tuple[int, int, int]] = []
+    end = h
+    for f in COARSE_FACTORS:
+        coarse = np.flatnonzero(step[:end] > 1.0 / f)
+        first = int(coarse[-1]) + 1 if len(coarse) else 0
+        first = end - ((end - first) // f) * f  # a whole number of coarse rows
+        if end - first >= max(_MIN_COARSE_ROWS, 2 * f):
+            bands.insert(0, (first, end, f))
+            end = first
+    return bands

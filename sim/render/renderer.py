@@ -22,7 +22,14 @@ from sim.camera import CameraConfig, PinholeCamera
 from sim.pose import Pose
 from sim.render.backdrop import Backdrop
 from sim.render.cars import CarModel, draw_car, face_colours
-from sim.render.ground import DEFAULT_PX_PER_M, GroundPainter, GroundTexture, ground_frame
+from sim.render.ground import (
+    DEFAULT_PX_PER_M,
+    GroundPainter,
+    GroundTexture,
+    coarse_bands,
+    ground_frame,
+    warp_ground,
+)
 from sim.render.layout import BOARD_SIZE_M, POST_HEIGHT_M, RoadLayout
 from sim.render.signs import POST_BGR, FaceBank, draw_quad_image, draw_small_board, face_image
 from sim.render.types import CarBody, Frame, ObjectBox
@@ -113,6 +120,11 @@ class Renderer:
             pitch_deg=appearance.mount_pitch_deg,
             roll_deg=appearance.mount_roll_deg,
         )
+        # Per-frame jitter moves the mount a little; the bands are a quality threshold.
+        to_texture = np.linalg.inv(
+            self._mounted.ground_homography(Pose(0.0, 0.0, 0.0)) @ self._pixel_to_world
+        )
+        self._bands = coarse_bands(to_texture, cfg.width, cfg.height)
         self._car_colours: dict[tuple[int, int, int], dict] = {}
 
     def _opaque(self) -> np.ndarray:
@@ -188,17 +200,8 @@ class Renderer:
         if top >= h:
             return
         band = canvas[top:bottom].copy() if bottom - top > 1 else None
-        shift = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -top], [0.0, 0.0, 1.0]])
-        homography = shift @ cam.ground_homography(pose) @ self._pixel_to_world
-        cv2.warpPerspective(
-            self._ground_bgra,
-            homography,
-            (w, h - top),
-            dst=canvas[top:],
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=self._border,
-        )
+        homography = cam.ground_homography(pose) @ self._pixel_to_world
+        warp_ground(self._ground_bgra, homography, canvas, top, self._border, self._bands)
         if band is not None:  # a rolled camera: backdrop above the slanted cut line
             mask = np.zeros(band.shape[:2], np.uint8)
             poly = np.array([[0, 0], [w, 0], [w, right - top], [0, left - top]])

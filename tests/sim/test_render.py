@@ -12,6 +12,7 @@ from sim.appearance import Appearance
 from sim.camera import CameraConfig, PinholeCamera
 from sim.pose import Pose
 from sim.render import CarBody, Renderer
+from sim.render.ground import coarse_bands, warp_ground
 from sim.render.layout import BOARD_SIZE_M, POST_HEIGHT_M
 
 
@@ -182,3 +183,21 @@ def test_top_down_map_and_sign_faces(town: Renderer) -> None:
     face = town.sign_face("red-octagon", 64)
     assert face.shape == (64, 64, 4)
     assert face[0, 0, 3] == 0 and face[32, 32, 3] == 255
+
+
+def test_coarse_ground_bands_match_the_full_warp(town: Renderer) -> None:
+    cam = PinholeCamera()
+    to_image = cam.ground_homography(Pose(0.0, 0.0, 0.0)) @ town._pixel_to_world
+    w, h = cam.config.width, cam.config.height
+    bands = coarse_bands(np.linalg.inv(to_image), w, h)
+    # The near road (the bottom rows, texels magnified 2-4x and more) is warped coarsely.
+    assert bands and bands[-1][1] == h and bands[-1][2] == 4 and bands[0][0] > h // 3
+    edge = town.city.edge("A", "B")
+    x, y, heading, _ = edge.sample(0.5)
+    to_image = cam.ground_homography(Pose(x, y, heading)) @ town._pixel_to_world
+    full, coarse = (np.zeros((h, w, 4), np.uint8) for _ in range(2))
+    warp_ground(town._ground_bgra, to_image, full, 60, (1, 2, 3, 255))
+    warp_ground(town._ground_bgra, to_image, coarse, 60, (1, 2, 3, 255), bands)
+    assert (full[:60] == 0).all() and (coarse[:60] == 0).all()
+    diff = np.abs(full.astype(int) - coarse.astype(int))
+    assert diff[:, :, :3].mean() < 1.0 and np.percentile(diff, 99) <= 8
