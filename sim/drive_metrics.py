@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,8 @@ class CarTally:
     cte_samples: list[float] = field(default_factory=list)
     off_lane: bool = False
     last: Pose | None = None
+    zone: str | None = None
+    visits: list[tuple[int, str]] = field(default_factory=list)  # (tick, node) zone entries
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class DriveSummary:
     intersection_conflicts: int
     mean_abs_cte_m: float | None
     p95_abs_cte_m: float | None
-    per_car: dict[str, dict[str, float | int]]
+    per_car: dict[str, dict[str, Any]]
 
     def as_dict(self) -> dict:
         return {
@@ -151,6 +154,9 @@ class DriveMetrics:
             t.last = pose
             zone = self.zone_of(pose)
             zones[car_id] = zone
+            if zone is not None and zone != t.zone:
+                t.visits.append((self.ticks, zone))
+            t.zone = zone
             if zone is not None:
                 t.off_lane = False
                 continue
@@ -196,6 +202,7 @@ class DriveMetrics:
                     "distance_m": round(t.distance_m, 3),
                     "off_lane_events": t.off_lane_events,
                     "collisions": t.collisions,
+                    "visits": [[tick, node] for tick, node in t.visits],
                 }
                 for car_id, t in sorted(self._tallies.items())
             },

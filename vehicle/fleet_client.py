@@ -104,9 +104,12 @@ class CarStatus:
     node: str
     battery_v: float | None = None
     stream_url: str | None = None
+    from_node: str | None = None
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"state": self.state, "node": self.node}
+        if self.from_node is not None:
+            body["from_node"] = self.from_node
         if self.battery_v is not None:
             body["battery_v"] = self.battery_v
         if self.stream_url is not None:
@@ -227,16 +230,21 @@ class FleetClient:
         node: str,
         battery_v: float | None = None,
         stream_url: str | None = None,
+        from_node: str | None = None,
     ) -> None:
-        """The status the heartbeat reports from now on (sent at once if it changed)."""
+        """The status the heartbeat reports from now on (sent at once if it changed).
+
+        `from_node`: the node the car came from (it stands on the road from_node → node),
+        so the server can route it from its heading; None if unknown."""
         if state not in CAR_STATES:
             raise ValueError(f"state: must be one of {', '.join(CAR_STATES)}, got {state!r}")
-        status = CarStatus(state, node, battery_v, stream_url)
+        status = CarStatus(state, node, battery_v, stream_url, from_node)
         with self._lock:
-            changed = self._status is None or (self._status.state, self._status.node) != (
-                state,
-                node,
-            )
+            changed = self._status is None or (
+                self._status.state,
+                self._status.node,
+                self._status.from_node,
+            ) != (state, node, from_node)
             self._status = status
         if changed:
             self._status_changed.set()

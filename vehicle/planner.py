@@ -79,6 +79,7 @@ class PlannerConfig:
     reserve_retry_s: float = 0.5
     renew_interval_s: float = 3.0
     junction_exit_m: float = 0.35  # after a node's sign, its turn goes on this far
+    depart_hold_m: float = 0.9  # a route's first turn (standing before its junction) this far
     car_ahead_min_height: float = 0.25
     car_ahead_min_x: float = 0.3
     car_ahead_max_x: float = 0.7
@@ -99,6 +100,7 @@ class PlannerConfig:
             "reserve_retry_s",
             "renew_interval_s",
             "junction_exit_m",
+            "depart_hold_m",
             "server_timeout_s",
         ):
             if getattr(self, name) < 0:
@@ -258,6 +260,11 @@ class Planner:
         log.info("planner: %s %s → %s", what, steps[0].node, steps[-1].node)
         if tracker.finished:
             return self._arrive(actions, "already at the destination")
+        first_turn = steps[0].turn
+        if first_turn in ("left", "right", "straight", "u-turn"):
+            # The car stands before the junction at its first node: take that turn first.
+            self._hold_turn = lane_command(first_turn, self.config.localization.side)
+            self._hold_until_m = inp.odometry_m + self.config.depart_hold_m
         return self._still(actions, f"{what}: {' → '.join(s.node for s in steps)}")
 
     # ------------------------------------------------------------------ watchers

@@ -20,6 +20,7 @@ VERBS = [
     ["sim", "lane"],
     ["sim", "detect"],
     ["sim", "view"],
+    ["sim", "world"],
     ["train"],
     ["train", "lane"],
     ["train", "detect"],
@@ -40,9 +41,7 @@ def test_every_subcommand_has_help(verb, capsys):
     "argv",
     [
         ["demo"],
-        ["car"],
         ["train", "detect", "--data", "d", "--out", "o"],
-        ["eval", "drive"],
     ],
     ids=" ".join,
 )
@@ -74,3 +73,43 @@ def test_server_with_invalid_city_file_is_exit_2(tmp_path):
     )
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "city.json" in r.stderr
+
+
+CAR = ["car", "--server", "http://127.0.0.1:9", "--fleet-key", "k", "--node", "A"]
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return int(exc.code or 0)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        CAR,  # no camera, no board
+        [*CAR, "--camera", "0", "--board", "emulator", "--server", "nope"],
+        [*CAR, "--camera", "/no/such", "--board", "emulator"],
+        [*CAR, "--camera", "0", "--board", "emulator", "--config", "/no/such.toml"],
+        [*CAR, "--camera", "0", "--board", "/dev/no-such-board"],
+        [*CAR, "--camera", "0", "--board", "emulator", "--stream-port", "70000"],
+        ["eval", "drive", "--cars", "0"],
+        ["eval", "drive", "--city", "/no/such/city.json"],
+        ["sim", "world", "--cars", "0"],
+        ["sim", "world", "--city", "/no/such/city.json"],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_bad_runtime_input_is_one_line_exit_2(argv, capsys):
+    assert _exit_code(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err and len(err.splitlines()) == 1, err
+
+
+def test_a_bad_car_settings_file_names_the_section_and_key(tmp_path, capsys):
+    bad = tmp_path / "car.toml"
+    bad.write_text("[planner]\ncruise_speed_mps = -1\n")
+    assert _exit_code([*CAR, "--camera", "0", "--board", "emulator", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "[planner]" in err and "cruise_speed_mps" in err

@@ -1,0 +1,267 @@
+"""Bring a whole simulated city up on one machine: fleet server, world, cars (and stations).
+
+Every piece runs as its own process through the same `pixelopolis` command a user
+would type (`server`, `sim world`, `car`, `station`), so the evaluation and the demo
+exercise the real contracts. `CityLaunch` owns the processes: it stops them all
+(SIGINT, then SIGKILL after a grace period) when it is closed, in reverse order, so no
+process outlives it; each child also gets SIGTERM if this process dies
+(PR_SET_PDEATHSIG on Linux).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+from server.embedded import free_port
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class LaunchError(RuntimeError):
+    """A piece of the city did not come up."""
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """What to start. `work_dir` None: a temporary folder removed afterwards."""
+
+    cars: int = 3
+    city: Path | None = None
+    seed: int = 0
+    synchronous: bool = False
+    server_port: int = 0
+    workers: int = 2
+    work_dir: Path | None = None
+    car_config: Path | None = None
+    log_dir: Path | None = None
+    start_timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.cars <= 32:
+            raise ValueError(f"cars: must be within 1..32, got {self.cars}")
+
+
+@dataclass
+class _Child:
+    name: str
+    proc: subprocess.Popen[str]
+    log_file: IO[str] | None = None
+
+
+@dataclass
+class CityLaunch:
+    """The running city; use as a context manager."""
+
+    config: LaunchConfig
+    fleet_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    server_url: str = ""
+    world: dict[str, Any] = field(default_factory=dict)
+    _children: list[_Child] = field(default_factory=list)
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+    work_dir: Path = Path()
+
+    def __enter__(self) -> CityLaunch:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> None:
+        cfg = self.config
+        if cfg.work_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="pixelopolis-city-")
+            self.work_dir = Path(self._tmp.name)
+        else:
+            self.work_dir = cfg.work_dir
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._start_server()
+        self._start_world()
+        for car in self.world["cars"]:
+            self._start_car(car)
+
+    def _spawn(self, name: str, args: Sequence[str], *, capture: bool = False) -> _Child:
+        cmd = [sys.executable, "-m", "pixelopolis", *args]
+        log_file: IO[str] | None = None
+        stdout: Any
+        if capture:
+            stdout = subprocess.PIPE
+        elif self.config.log_dir is not None:
+            self.config.log_dir.mkdir(parents=True, exist_ok=True)
+            log_file = open(self.config.log_dir / f"{name}.log", "w")  # noqa: SIM115
+            stdout = log_file
+        else:
+            stdout = subprocess.DEVNULL
+        proc = subprocess.Popen(
+            cmd,
+            stdout=stdout,
+            stderr=subprocess.STDOUT if (capture or log_file) else subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touched before exec
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        child = _Child(name, proc, log_file)
+        self._children.append(child)
+        log.debug("started %s (pid %d): %s", name, proc.pid, " ".join(cmd))
+        return child
+
+    def _start_server(self) -> None:
+        cfg = self.config
+        port = cfg.server_port or free_port()
+        args = [
+            "server",
+            "--port",
+            str(port),
+            "--data",
+            str(self.work_dir / "server-data"),
+            "--fleet-key",
+            self.fleet_key,
+            "--workers",
+            str(cfg.workers),
+        ]
+        if cfg.city is not None:
+            args += ["--city", str(cfg.city)]
+        child = self._spawn("server", args)
+        self.server_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + self.config.start_timeout_s
+        while True:
+            if child.proc.poll() is not None:
+                raise LaunchError(f"the fleet server exited (code {child.proc.returncode})")
+            try:
+                if requests.get(f"{self.server_url}/api/v1/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise LaunchError("the fleet server did not answer in time")
+            time.sleep(0.2)
+        log.info("fleet server on %s", self.server_url)
+
+    def _start_world(self) -> None:
+        cfg = self.config
+        args = [
+            "sim",
+            "world",
+            "--cars",
+            str(cfg.cars),
+            "--seed",
+            str(cfg.seed),
+            "--dir",
+            str(self.work_dir / "world"),
+        ]
+        if cfg.city is not None:
+            args += ["--city", str(cfg.city)]
+        if cfg.synchronous:
+            args.append("--sync")
+        child = self._spawn("world", args, capture=True)
+        assert child.proc.stdout is not None
+        line = ""
+        deadline = time.monotonic() + self.config.start_timeout_s
+        while time.monotonic() < deadline:
+            line = child.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("{"):
+                break
+        try:
+            self.world = json.loads(line)
+        except json.JSONDecodeError:
+            rest = line + (child.proc.stdout.read() if child.proc.poll() is not None else "")
+            raise LaunchError(f"the world did not start: {rest.strip()[-500:]}") from None
+        # keep draining the world's output so it never blocks on a full pipe
+        _drain(child)
+        log.info("world on %s with %d cars", self.world["url"], len(self.world["cars"]))
+
+    def _start_car(self, car: dict[str, Any]) -> None:
+        args = [
+            "car",
+            "--server",
+            self.server_url,
+            "--fleet-key",
+            self.fleet_key,
+            "--name",
+            car["id"],
+            "--camera",
+            car["camera"],
+            "--board",
+            car["board"],
+            "--node",
+            car["node"],
+            "--from-node",
+            car["from_node"],
+            "--stream-port",
+            "0",
+            "--state-file",
+            str(self.work_dir / f"{car['id']}.state.json"),
+        ]
+        if self.config.car_config is not None:
+            args += ["--config", str(self.config.car_config)]
+        self._spawn(car["id"], args)
+
+    # ------------------------------------------------------------------ checks
+    def failed_children(self) -> list[str]:
+        """Names of the processes that exited on their own."""
+        return [c.name for c in self._children if c.proc.poll() is not None]
+
+    def world_state(self) -> dict[str, Any]:
+        return requests.get(f"{self.world['url']}/state", timeout=10).json()
+
+    # ------------------------------------------------------------------ stop
+    def close(self, grace_s: float = 15.0) -> None:
+        """Stop every process (cars first, the server last) and remove the temp folder."""
+        for child in reversed(self._children):
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + grace_s
+        for child in reversed(self._children):
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time: killed", child.name)
+                child.proc.kill()
+                child.proc.wait()
+            if child.log_file is not None:
+                child.log_file.close()
+        self._children.clear()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _drain(child: _Child) -> None:
+    import threading
+
+    def pump() -> None:
+        assert child.proc.stdout is not None
+        for line in child.proc.stdout:
+            log.debug("%s: %s", child.name, line.rstrip())
+
+    threading.Thread(target=pump, name=f"drain-{child.name}", daemon=True).start()
