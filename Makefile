@@ -27,7 +27,15 @@ WASM := firmware_bridge/wasm/node_modules/.package-lock.json
 $(WASM): firmware_bridge/wasm/package-lock.json
 	if command -v npm >/dev/null; then npm ci --prefix firmware_bridge/wasm --no-audit --no-fund --silent; fi
 
-test: $(TEST_STAMP) $(WASM)
+# Debian's Chromium (and Thai/Japanese fonts) for the station's browser tests; Playwright
+# drives it, never `playwright install`. Installed once, when /usr/bin/chromium is missing.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium fonts-ipafont-gothic fonts-thai-tlwg
+
+test: $(TEST_STAMP) $(WASM) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

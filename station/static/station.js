@@ -88,9 +88,12 @@ function drawMap() {
   }
   svg("g", { class: "route" }, map);
   const nodes = svg("g", { class: "nodes" }, map);
+  const middle = city.view_box[3] / 2;
   for (const n of city.nodes) {
     const g = svg("g", { class: "node", "data-map-node": n.id, transform: `translate(${n.x} ${n.y})` }, nodes);
-    g.innerHTML = signShape(n.sign, 34) + `<text class="node-label" y="44" text-anchor="middle"></text>`;
+    /* Labels point away from the middle of the map, where the roads are densest. */
+    const labelY = n.y < middle - 1 ? -30 : 44;
+    g.innerHTML = signShape(n.sign, 34) + `<text class="node-label" y="${labelY}" text-anchor="middle"></text>`;
     g.addEventListener("click", () => { if (state.screen === "choose") select(n.id); });
   }
   svg("g", { class: "cars" }, map);

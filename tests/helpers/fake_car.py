@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,7 @@ class FakeCar:
         name: str,
         node: str,
         script: FakeCarScript | None = None,
+        camera: Callable[[FakeCar, int], np.ndarray] | None = None,
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.fleet_key = fleet_key
@@ -49,6 +51,11 @@ class FakeCar:
         self.state = "ready"
         self.car_id = ""
         self.trips: list[str] = []
+        # The trip being driven: its route's node ids, the leg under way and when it began.
+        self.route: list[str] = []
+        self.leg = 0
+        self.leg_started = 0.0
+        self._camera = camera
         self._token = ""
         self._access = StreamAccess()
         self._stream = StreamServer(
@@ -127,6 +134,9 @@ class FakeCar:
         i = 0
         while not self._stop.wait(1 / self.script.fps):
             i += 1
+            if self._camera is not None:
+                self._stream.publish(self._camera(self, i))
+                continue
             frame[:] = ((i * 40) % 256, (i * 90) % 256, (i * 20 + 128) % 256)
             self._stream.publish(frame)
 
@@ -150,11 +160,13 @@ class FakeCar:
         booking_id = booking["id"]
         self.trips.append(booking_id)
         self._access.set_booking_token(booking["stream_token"])
+        steps = booking["route"]["steps"]
+        self.route, self.leg, self.leg_started = [s["node"] for s in steps], 0, time.monotonic()
         if self._stop.wait(self.script.start_delay_s):
             return
         self.state = "driving"
-        steps = booking["route"]["steps"]
         for count, step in enumerate(steps[1:], start=1):
+            self.leg, self.leg_started = count - 1, time.monotonic()
             if self._stop.wait(self.script.leg_s):
                 return
             if self._closed(session, booking_id):
