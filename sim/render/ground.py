@@ -134,6 +134,10 @@ class GroundPainter:
 
     def paint(self, look: Appearance) -> np.ndarray:
         """The BGR texture for `look`, before its light."""
+        return cv2.merge(self.paint_planes(look))
+
+    def paint_planes(self, look: Appearance) -> list[np.ndarray]:
+        """The texture for `look`, before its light, as its B, G and R planes."""
         rng = np.random.default_rng([look.seed, 1])
         h, w, s = self.frame.height, self.frame.width, self.frame.px_per_m
         road = self.road()
@@ -173,30 +177,19 @@ class GroundPainter:
         offset += cv2.multiply(bg_var, w_bg, scale=1 / 255, dtype=cv2.CV_32F)
         centre_shift = np.asarray(look.centre_line_bgr, np.float32) - look.marking_bgr
         planes = list(cv2.split(base))
-        shared: tuple[np.ndarray, np.ndarray] | None = None
         for c in range(3):
-            if tint[c] == 1.0 and centre_shift[c] == 0.0:
-                if shared is None:
-                    shared = _signed_parts(offset)
-                up, down = shared
-            else:
+            o = offset
+            if tint[c] != 1.0 or centre_shift[c] != 0.0:
                 o = offset.copy()
                 if tint[c] != 1.0:
                     o += cv2.multiply(bg_var, w_bg, scale=(tint[c] - 1.0) / 255, dtype=cv2.CV_32F)
                 if centre_shift[c] != 0.0:
                     o += cv2.multiply(centre, float(centre_shift[c]) / 255, dtype=cv2.CV_32F)
-                up, down = _signed_parts(o)
-            cv2.add(planes[c], up, dst=planes[c])
-            cv2.subtract(planes[c], down, dst=planes[c])
-        texture = cv2.merge(planes)
+            # One saturating, rounding add of the float offset to the uint8 plane.
+            cv2.add(planes[c], o, dst=planes[c], dtype=cv2.CV_8U)
         if joints:  # floor tiles: darker joints every `joints` px
-            _darken_joints(texture, w_bg, joints, look.background_bgr)
-        return texture
-
-
-def _signed_parts(offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positive, negative) parts of a float offset as rounded, saturated uint8."""
-    return cv2.convertScaleAbs(cv2.max(offset, 0.0)), cv2.convertScaleAbs(cv2.min(offset, 0.0))
+            _darken_joints(planes, w_bg, joints, look.background_bgr)
+        return planes
 
 
 def _wear_keep(
@@ -258,13 +251,13 @@ def _background(
     return joints, var, tint
 
 
-def _darken_joints(texture: np.ndarray, w_bg: np.ndarray, tile: int, bgr) -> None:
+def _darken_joints(planes: list[np.ndarray], w_bg: np.ndarray, tile: int, bgr) -> None:
     """The background at 70 % on every `tile`-th row and column (the tile joints)."""
-    dark = np.asarray(bgr, np.float32) * np.float32(0.3 / 255)
-    for sl in ((slice(None, None, tile), slice(None)), (slice(None), slice(None, None, tile))):
-        part = texture[sl][:, :, :3]
-        less = w_bg[sl][:, :, None] * dark
-        texture[sl + (slice(0, 3),)] = np.clip(part - less, 0, 255).astype(np.uint8)
+    for plane, level in zip(planes, bgr, strict=True):
+        dark = np.float32(level * 0.3 / 255)
+        for sl in ((slice(None, None, tile), slice(None)), (slice(None), slice(None, None, tile))):
+            less = w_bg[sl] * dark
+            plane[sl] = np.clip(plane[sl] - less, 0, 255).astype(np.uint8)
 
 
 def warp_ground(

@@ -82,6 +82,9 @@ class Renderer:
             -1, 3
         )
         self._sign_points_by_board = self._sign_points.reshape(-1, 6, 3)
+        self._sign_points_h = np.concatenate(
+            (self._sign_points_by_board, np.ones((len(signs), 6, 1))), axis=2
+        )
         self.set_appearance(appearance)
 
     @property
@@ -95,23 +98,18 @@ class Renderer:
         lut = light_lut(appearance)
         self._lut = lut
         frame = self._ground_frame
-        texture = GroundTexture(self._painter.paint(appearance), frame.px_per_m, frame.x0, frame.y0)
-        self._ground = texture
-        planes = list(cv2.split(texture.image))
+        planes = self._painter.paint_planes(appearance)
+        self._ground_planes = planes  # unlit, for the map view
+        self._ground_map: GroundTexture | None = None
         if lut is not None:  # one plane at a time: OpenCV's fast path
             planes = [cv2.LUT(p, np.ascontiguousarray(lut[:, :, c])) for c, p in enumerate(planes)]
-        planes.append(self._opaque())
-        self._ground_bgra = cv2.merge(planes)
-        self._pixel_to_world = texture.pixel_to_world()
+        self._ground_bgra = cv2.merge([*planes, self._opaque()])
+        self._pixel_to_world = GroundTexture(
+            planes[0], frame.px_per_m, frame.x0, frame.y0
+        ).pixel_to_world()
         self._border = (*self._lit(appearance.outer_bgr), 255)
         self._post_bgr = self._lit(POST_BGR)
-        self._backdrop = Backdrop(appearance, self.camera)
-        if lut is not None:
-            pano = self._backdrop.image
-            planes = cv2.split(pano)
-            for c in range(3):
-                cv2.LUT(planes[c], np.ascontiguousarray(lut[:, :, c]), dst=planes[c])
-            cv2.merge(planes, dst=pano)
+        self._backdrop = Backdrop(appearance, self.camera, lut=lut)
         self._faces = FaceBank(appearance.sign_fade, lut)
         cfg = self.camera.config
         self._effects = FrameEffects(appearance, width=cfg.width, height=cfg.height)
@@ -126,6 +124,15 @@ class Renderer:
         )
         self._bands = coarse_bands(to_texture, cfg.width, cfg.height)
         self._car_colours: dict[tuple[int, int, int], dict] = {}
+
+    @property
+    def _ground(self) -> GroundTexture:
+        """The current look's unlit ground texture (BGR), made when the map view wants it."""
+        if self._ground_map is None:
+            frame = self._ground_frame
+            image = cv2.merge(self._ground_planes)
+            self._ground_map = GroundTexture(image, frame.px_per_m, frame.x0, frame.y0)
+        return self._ground_map
 
     def _opaque(self) -> np.ndarray:
         frame = self._ground_frame
@@ -283,44 +290,55 @@ class Renderer:
         bounding boxes, post ends, post widths, front-facing flags, sizes in px)."""
         if not len(self._sign_centres):
             return None
-        # Cull by distance and by side first, so only the few candidates are projected.
-        rel = self._sign_centres[:, :2] - cam_pos[:2]
+        # Cull by distance and by the view's wedge first (conservative: the image's
+        # diagonal half-angle, a board's reach), so only the few candidates are projected.
+        rel = self._sign_foot - cam_pos[:2]
+        fwd_x, fwd_y = rot[2, 0], rot[2, 1]
+        norm = math.hypot(fwd_x, fwd_y) or 1.0
+        ahead = rel @ np.array((fwd_x / norm, fwd_y / norm))
+        side = rel @ np.array((-fwd_y / norm, fwd_x / norm))
         dist = np.hypot(rel[:, 0], rel[:, 1])
-        ahead = rel @ rot[2, :2]
-        cand = np.flatnonzero((dist < self._look.draw_distance_m) & (ahead > -BOARD_SIZE_M))
+        spread = math.hypot(w, h) / (2.0 * cam.fx)
+        cand = np.flatnonzero(
+            (dist < self._look.draw_distance_m)
+            & (ahead > -BOARD_SIZE_M)
+            & (np.abs(side) < ahead * spread + BOARD_SIZE_M)
+        )
         n = len(cand)
         if not n:
             return None
-        dist = dist[cand]
-        pts = (self._sign_points_by_board[cand] - cam_pos) @ rot.T
-        z = np.maximum(pts[:, :, 2], SIGN_NEAR_M)
-        px = np.empty((n, 6, 2))
-        np.divide(pts[:, :, :2], z[:, :, None], out=px)
-        px *= (cam.fx, cam.fy)
-        px += (cam.cx, cam.cy)
+        # One 3x4 projection of the candidates' homogeneous points: (n, 6, 3).
+        k_rot = cam.K @ rot
+        proj = np.empty((4, 3))
+        proj[:3] = k_rot.T
+        proj[3] = -(k_rot @ cam_pos)
+        pts = self._sign_points_h[cand] @ proj
+        z = pts[:, :, 2]
+        zmin = z.min(axis=1)
+        px = pts[:, :, :2] / np.maximum(z, SIGN_NEAR_M)[:, :, None]
         lo, hi = px[:, :4].min(axis=1), px[:, :4].max(axis=1)
         size = (hi - lo).max(axis=1)
         keep = (
-            (pts[:, :, 2].min(axis=1) > SIGN_NEAR_M)
+            (zmin > SIGN_NEAR_M)
             & (size >= MIN_SIGN_PX)
-            & (hi[:, 0] > 0)
-            & (lo[:, 0] < w - 1)
-            & (hi[:, 1] > 0)
-            & (lo[:, 1] < h - 1)
+            & (hi > 0).all(axis=1)
+            & (lo < (w - 1, h - 1)).all(axis=1)
         )
         local = np.flatnonzero(keep)
         if not len(local):
             return None
         index = cand[local]
         lo, hi = lo[local], hi[local]
-        bboxes = np.column_stack((np.floor(lo), np.ceil(hi) + 1)).astype(int)
+        bboxes = np.empty((len(local), 4), np.int64)
+        bboxes[:, :2] = np.floor(lo)
+        bboxes[:, 2:] = np.ceil(hi) + 1
         np.clip(bboxes, 0, (w, h, w, h), out=bboxes)
         front = ((cam_pos[:2] - self._sign_foot[index]) * self._sign_facing[index]).sum(axis=1) > 0
-        thick = np.maximum(1, np.round(cam.fx * POST_WIDTH_M / z[local, 4])).astype(int)
+        thick = np.maximum(1, np.round((cam.fx * POST_WIDTH_M) / z[local, 4])).astype(int)
         posts = np.round(px[local, 4:6] * 16).astype(int).tolist()
         quads = (px[local, :4] - bboxes[:, None, :2]).astype(np.float32)
         return (
-            dist[local].tolist(),
+            dist[index].tolist(),
             index.tolist(),
             quads,
             bboxes.tolist(),
