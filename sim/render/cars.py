@@ -8,6 +8,7 @@ polygons crossing the near plane are clipped in camera space first.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -47,6 +48,7 @@ class CarModel:
             for idx, normal in _FACES:
                 faces.append((tuple(8 * k + j for j in idx), normal, part))
         self.vertices = np.asarray(verts)
+        self.vertex_list = [tuple(float(c) for c in v) for v in verts]
         self.faces = faces
         self.radius = 0.5 * math.hypot(geometry.length_m, geometry.width_m)
         self.height = geometry.height_m
@@ -99,41 +101,58 @@ def draw_car(
     frame: np.ndarray,
     model: CarModel,
     colours: dict,
-    world_verts: np.ndarray,
-    cam_verts: np.ndarray,
-    cam_pos: np.ndarray,
-    heading: float,
+    pose: tuple[float, float, float],
+    cam_pos: tuple[float, float, float],
+    rot: Sequence[Sequence[float]],
     k_mat: np.ndarray,
     ids: np.ndarray | None,
     obj: int,
 ) -> tuple[np.ndarray, bool] | None:
-    """Fill the car's faces that look at the camera; returns (pixel points drawn, clipped)."""
+    """Fill the faces of the car at `pose` (x, y, heading) that look at the camera at
+    `cam_pos` with world-to-camera rotation `rot`; returns (pixel points drawn, clipped).
+
+    Plain Python over the car's 24 vertices: numpy's per-call cost on arrays this small
+    is larger than the arithmetic.
+    """
+    x, y, heading = pose
     ch, sh = math.cos(heading), math.sin(heading)
     fx, fy, cx, cy = k_mat[0, 0], k_mat[1, 1], k_mat[0, 2], k_mat[1, 2]
-    drawn: list[np.ndarray] = []
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot
+    px0, py0, pz0 = cam_pos
+    world: list[tuple[float, float, float]] = []
+    cam: list[tuple[float, float, float]] = []
+    for lx, ly, lz in model.vertex_list:
+        wx, wy = x + ch * lx - sh * ly, y + sh * lx + ch * ly
+        world.append((wx, wy, lz))
+        dx, dy, dz = wx - px0, wy - py0, lz - pz0
+        cam.append(
+            (
+                r00 * dx + r01 * dy + r02 * dz,
+                r10 * dx + r11 * dy + r12 * dz,
+                r20 * dx + r21 * dy + r22 * dz,
+            )
+        )
+    drawn: list[tuple[float, float]] = []
     clipped = False
     for idx, normal, part in model.faces:
-        wn = (ch * normal[0] - sh * normal[1], sh * normal[0] + ch * normal[1], normal[2])
-        p0 = world_verts[idx[0]]
-        if (
-            wn[0] * (cam_pos[0] - p0[0])
-            + wn[1] * (cam_pos[1] - p0[1])
-            + wn[2] * (cam_pos[2] - p0[2])
-            <= 0
-        ):
+        nx, ny, nz = normal
+        p0 = world[idx[0]]
+        if (ch * nx - sh * ny) * (px0 - p0[0]) + (sh * nx + ch * ny) * (py0 - p0[1]) + nz * (
+            pz0 - p0[2]
+        ) <= 0:
             continue
-        poly = cam_verts[list(idx)]
-        if poly[:, 2].min() < NEAR_M:
+        poly = [cam[j] for j in idx]
+        if min(p[2] for p in poly) < NEAR_M:
             clipped = True
-            poly = clip_near(poly)
+            poly = clip_near(np.asarray(poly)).tolist()
             if len(poly) < 3:
                 continue
-        px = np.column_stack((fx * poly[:, 0] / poly[:, 2] + cx, fy * poly[:, 1] / poly[:, 2] + cy))
-        pts = np.round(px * 16).astype(np.int32)
+        px = [(fx * u / z + cx, fy * v / z + cy) for u, v, z in poly]
+        pts = np.array([(round(u * 16), round(v * 16)) for u, v in px], np.int32)
         cv2.fillConvexPoly(frame, pts, colours[(part, normal)], cv2.LINE_AA, 4)
         if ids is not None:
             cv2.fillConvexPoly(ids, pts, obj, cv2.LINE_8, 4)
-        drawn.append(px)
+        drawn += px
     if not drawn:
         return None
-    return np.concatenate(drawn), clipped
+    return np.array(drawn), clipped

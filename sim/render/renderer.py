@@ -82,9 +82,14 @@ class Renderer:
             -1, 3
         )
         self._sign_points_by_board = self._sign_points.reshape(-1, 6, 3)
-        self._sign_points_h = np.concatenate(
-            (self._sign_points_by_board, np.ones((len(signs), 6, 1))), axis=2
-        )
+        # Plain lists for the per-frame culling and projection (see _visible_signs).
+        self._sign_list = [
+            (float(x), float(y), float(nx), float(ny))
+            for (x, y), (nx, ny) in zip(self._sign_foot, self._sign_facing, strict=True)
+        ]
+        self._sign_corner_list = [
+            [tuple(float(v) for v in p) for p in board] for board in self._sign_points_by_board
+        ]
         self.set_appearance(appearance)
 
     @property
@@ -229,8 +234,7 @@ class Renderer:
         h, w = canvas.shape[:2]
         items: list[tuple[float, int, int]] = []
         signs = self._visible_signs(cam, rot, cam_pos, w, h)
-        if signs is not None:
-            items += [(d, 0, k) for k, d in enumerate(signs[0])]
+        items += [(board[0], 0, k) for k, board in enumerate(signs)]
         radius = self._car_model.radius
         for k, car in enumerate(cars):
             dx, dy = car.pose.x - cam_pos[0], car.pose.y - cam_pos[1]
@@ -248,30 +252,26 @@ class Renderer:
         for dist, kind, k in items:
             obj = len(drawn) + 1
             if kind == 0:
-                _, index, quads, bboxes, posts, thick, front, size = signs  # type: ignore[misc]
-                i = index[k]
+                _, i, quad, bbox, p0, p1, thick, front, size = signs[k]
                 name = self._sign_names[i]
-                p0, p1 = posts[k]
-                small = size[k] < SMALL_SIGN_PX
-                if small:
-                    colour, weights = self._faces.flat(name, back=not front[k])
-                    points = quads[k] + bboxes[k][:2]
-                else:
-                    face = self._faces.get(name, size[k], back=not front[k])
-                if front[k]:
-                    cv2.line(canvas, p0, p1, self._post_bgr, thick[k], cv2.LINE_AA, 4)
-                    if small:
-                        draw_small_board(canvas, colour, weights, points, ids, obj)
-                    else:
-                        draw_quad_image(canvas, face, quads[k], bboxes[k], ids, obj)
-                        points = quads[k] + bboxes[k][:2]
-                    drawn.append((obj, "sign", name, self._sign_nodes[i], points, False, dist))
-                else:  # the grey back, with the post in front of it
-                    if small:
+                points = quad + bbox[:2]
+                if size < SMALL_SIGN_PX:
+                    colour, weights = self._faces.flat(name, back=not front)
+                    board_ids = ids if front else None
+                    if not front:  # the grey back, with the post in front of it
                         draw_small_board(canvas, colour, weights, points, None, obj)
-                    else:
-                        draw_quad_image(canvas, face, quads[k], bboxes[k], None, obj)
-                    cv2.line(canvas, p0, p1, self._post_bgr, thick[k], cv2.LINE_AA, 4)
+                    cv2.line(canvas, p0, p1, self._post_bgr, thick, cv2.LINE_AA, 4)
+                    if front:
+                        draw_small_board(canvas, colour, weights, points, board_ids, obj)
+                else:
+                    face = self._faces.get(name, size, back=not front)
+                    if not front:
+                        draw_quad_image(canvas, face, quad, bbox, None, obj)
+                    cv2.line(canvas, p0, p1, self._post_bgr, thick, cv2.LINE_AA, 4)
+                    if front:
+                        draw_quad_image(canvas, face, quad, bbox, ids, obj)
+                if front:
+                    drawn.append((obj, "sign", name, self._sign_nodes[i], points, False, dist))
             else:
                 car = cars[k]
                 res = self._draw_car(canvas, rot, cam_pos, car, cam.K, ids, obj)
@@ -285,68 +285,65 @@ class Renderer:
 
     def _visible_signs(
         self, cam: PinholeCamera, rot: np.ndarray, cam_pos: np.ndarray, w: int, h: int
-    ):
-        """Boards in view, projected together, or None: (distances, board indices, quads,
-        bounding boxes, post ends, post widths, front-facing flags, sizes in px)."""
-        if not len(self._sign_centres):
-            return None
-        # Cull by distance and by the view's wedge first (conservative: the image's
-        # diagonal half-angle, a board's reach), so only the few candidates are projected.
-        rel = self._sign_foot - cam_pos[:2]
-        fwd_x, fwd_y = rot[2, 0], rot[2, 1]
-        norm = math.hypot(fwd_x, fwd_y) or 1.0
-        ahead = rel @ np.array((fwd_x / norm, fwd_y / norm))
-        side = rel @ np.array((-fwd_y / norm, fwd_x / norm))
-        dist = np.hypot(rel[:, 0], rel[:, 1])
+    ) -> list[tuple]:
+        """Boards in view: (distance, board index, quad, bounding box, post foot, post top,
+        post width, front-facing, size in px) each.
+
+        The quad (TL, TR, BR, BL, float32) is relative to the bounding box (x0, y0, x1, y1,
+        x1 and y1 exclusive, clipped to the image); post ends are in 1/16 px. Plain Python:
+        a frame has a few dozen boards at most, and numpy's per-call cost on such small
+        arrays is larger than the arithmetic.
+        """
+        far = self._look.draw_distance_m
+        cx, cy, cz = (float(v) for v in cam_pos)
+        (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot.tolist()
+        norm = math.hypot(r20, r21) or 1.0
+        ax, ay = r20 / norm, r21 / norm  # the view's direction over the ground
+        # The view's wedge, conservatively: the image's diagonal half-angle, a board's reach.
         spread = math.hypot(w, h) / (2.0 * cam.fx)
-        cand = np.flatnonzero(
-            (dist < self._look.draw_distance_m)
-            & (ahead > -BOARD_SIZE_M)
-            & (np.abs(side) < ahead * spread + BOARD_SIZE_M)
-        )
-        n = len(cand)
-        if not n:
-            return None
-        # One 3x4 projection of the candidates' homogeneous points: (n, 6, 3).
-        k_rot = cam.K @ rot
-        proj = np.empty((4, 3))
-        proj[:3] = k_rot.T
-        proj[3] = -(k_rot @ cam_pos)
-        pts = self._sign_points_h[cand] @ proj
-        z = pts[:, :, 2]
-        zmin = z.min(axis=1)
-        px = pts[:, :, :2] / np.maximum(z, SIGN_NEAR_M)[:, :, None]
-        lo, hi = px[:, :4].min(axis=1), px[:, :4].max(axis=1)
-        size = (hi - lo).max(axis=1)
-        keep = (
-            (zmin > SIGN_NEAR_M)
-            & (size >= MIN_SIGN_PX)
-            & (hi > 0).all(axis=1)
-            & (lo < (w - 1, h - 1)).all(axis=1)
-        )
-        local = np.flatnonzero(keep)
-        if not len(local):
-            return None
-        index = cand[local]
-        lo, hi = lo[local], hi[local]
-        bboxes = np.empty((len(local), 4), np.int64)
-        bboxes[:, :2] = np.floor(lo)
-        bboxes[:, 2:] = np.ceil(hi) + 1
-        np.clip(bboxes, 0, (w, h, w, h), out=bboxes)
-        front = ((cam_pos[:2] - self._sign_foot[index]) * self._sign_facing[index]).sum(axis=1) > 0
-        thick = np.maximum(1, np.round((cam.fx * POST_WIDTH_M) / z[local, 4])).astype(int)
-        posts = np.round(px[local, 4:6] * 16).astype(int).tolist()
-        quads = (px[local, :4] - bboxes[:, None, :2]).astype(np.float32)
-        return (
-            dist[index].tolist(),
-            index.tolist(),
-            quads,
-            bboxes.tolist(),
-            [(tuple(p[0]), tuple(p[1])) for p in posts],
-            thick.tolist(),
-            front.tolist(),
-            size[local].tolist(),
-        )
+        fx, fy, ppx, ppy = cam.fx, cam.fy, cam.cx, cam.cy
+        near = SIGN_NEAR_M
+        boards = []
+        for i, (sx, sy, nx, ny) in enumerate(self._sign_list):
+            dx, dy = sx - cx, sy - cy
+            ahead = dx * ax + dy * ay
+            if ahead <= -BOARD_SIZE_M or abs(dy * ax - dx * ay) >= ahead * spread + BOARD_SIZE_M:
+                continue
+            dist = math.hypot(dx, dy)
+            if dist >= far:
+                continue
+            us, vs, zs = [], [], []
+            for px, py, pz in self._sign_corner_list[i]:
+                px, py, pz = px - cx, py - cy, pz - cz
+                z = r20 * px + r21 * py + r22 * pz
+                zs.append(z)
+                z = max(z, near)
+                us.append(fx * (r00 * px + r01 * py + r02 * pz) / z + ppx)
+                vs.append(fy * (r10 * px + r11 * py + r12 * pz) / z + ppy)
+            if min(zs) <= near:
+                continue
+            u0, u1 = min(us[:4]), max(us[:4])
+            v0, v1 = min(vs[:4]), max(vs[:4])
+            size = max(u1 - u0, v1 - v0)
+            if size < MIN_SIGN_PX or u1 <= 0 or u0 >= w - 1 or v1 <= 0 or v0 >= h - 1:
+                continue
+            x0, y0 = min(w, max(0, math.floor(u0))), min(h, max(0, math.floor(v0)))
+            x1, y1 = min(w, max(0, math.ceil(u1) + 1)), min(h, max(0, math.ceil(v1) + 1))
+            quad = np.array([(us[j] - x0, vs[j] - y0) for j in range(4)], np.float32)
+            boards.append(
+                (
+                    dist,
+                    i,
+                    quad,
+                    (x0, y0, x1, y1),
+                    (round(us[4] * 16), round(vs[4] * 16)),
+                    (round(us[5] * 16), round(vs[5] * 16)),
+                    max(1, round(fx * POST_WIDTH_M / zs[4])),
+                    (-dx * nx - dy * ny) > 0,
+                    size,
+                )
+            )
+        return boards
 
     def _draw_car(self, canvas, rot, cam_pos, car: CarBody, k_mat, ids, obj):
         colours = self._car_colours.get(car.color_bgr)
@@ -354,18 +351,10 @@ class Renderer:
             colours = face_colours(car.color_bgr, self._look.light_azimuth_deg)
             colours = {key: self._lit(bgr) for key, bgr in colours.items()}
             self._car_colours[car.color_bgr] = colours
-        ch, sh = math.cos(car.pose.heading), math.sin(car.pose.heading)
-        local = self._car_model.vertices
-        world = np.column_stack(
-            (
-                car.pose.x + ch * local[:, 0] - sh * local[:, 1],
-                car.pose.y + sh * local[:, 0] + ch * local[:, 1],
-                local[:, 2],
-            )
-        )
-        cam_verts = (world - cam_pos) @ rot.T
+        p = car.pose
         return draw_car(
-            canvas, self._car_model, colours, world, cam_verts, cam_pos, car.pose.heading,
+            canvas, self._car_model, colours, (p.x, p.y, p.heading),
+            (float(cam_pos[0]), float(cam_pos[1]), float(cam_pos[2])), rot.tolist(),
             k_mat, ids, obj,
         )  # fmt: skip
 
