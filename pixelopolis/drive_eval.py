@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import requests
@@ -49,55 +49,154 @@ class _Api:
         return self.session.request(method, self.base + path, timeout=30, **kw)
 
 
-def run_drive_eval(
-    launch_config: LaunchConfig, config: DriveEvalConfig, *, progress: bool = True
-) -> dict[str, Any]:
-    """Run the evaluation and return its summary (see docs/evaluation.md)."""
-    wall0 = time.monotonic()
-    rng = np.random.default_rng(launch_config.seed)
-    with CityLaunch(launch_config) as city:
-        anon = _Api(city.server_url)
-        r = anon.call(
+class Booker(Protocol):
+    """Books a trip and follows it — through the fleet API or a station's web app."""
+
+    def book(self, destination: str) -> dict[str, Any] | None:
+        """A new trip `{id, car, route: [node...], length_m, status, passed}`, or None
+        when no car is free."""
+
+    def follow(self, trip: dict[str, Any]) -> tuple[str, list[str]]:
+        """The trip's status and the route nodes passed so far."""
+
+    def cancel(self, trip: dict[str, Any]) -> None: ...
+
+
+class FleetBooker:
+    """A station device of its own, speaking the fleet server's HTTP API."""
+
+    def __init__(self, server_url: str, fleet_key: str) -> None:
+        r = _Api(server_url).call(
             "POST",
             "/devices",
             json={"kind": "station", "name": "eval"},
-            headers={"X-Fleet-Key": city.fleet_key},
+            headers={"X-Fleet-Key": fleet_key},
         )
         r.raise_for_status()
-        api = _Api(city.server_url, r.json()["token"])
-        names = _wait_ready(api, city, launch_config.cars, config.ready_timeout_s)
-        nodes = sorted(n["id"] for n in api.call("GET", "/city").json()["nodes"])
-        trips: list[dict[str, Any]] = []
-        open_trips: dict[str, dict[str, Any]] = {}
-        with Progress(disable=not progress, transient=True) as bar:
-            task = bar.add_task("trips", total=config.trips)
-            while len(trips) < config.trips or open_trips:
-                failed = city.failed_children()
-                if failed:
-                    raise RuntimeError(f"processes exited during the evaluation: {failed}")
-                state = city.world_state()
-                sim_now = state["sim_time_s"]
-                if len(trips) < config.trips:
-                    booked = _book(api, rng, nodes, state, names)
-                    if booked is not None:
-                        booked["booked_sim_s"] = sim_now
-                        booked["booked_tick"] = state["tick"]
-                        trips.append(booked)
-                        open_trips[booked["id"]] = booked
-                for trip in list(open_trips.values()):
-                    doc = api.call("GET", f"/bookings/{trip['id']}").json()
-                    trip["status"], trip["passed"] = doc["status"], doc.get("passed", [])
-                    if doc["status"] in FINAL:
-                        trip["ended_sim_s"] = sim_now
-                        trip["ended_tick"] = state["tick"]
-                        del open_trips[trip["id"]]
-                        bar.advance(task)
-                    elif sim_now - trip["booked_sim_s"] > config.trip_timeout_sim_s:
-                        log.warning("trip %s timed out: cancelled", trip["id"])
-                        api.call("POST", f"/bookings/{trip['id']}/cancel")
-                        trip["timed_out"] = True
-                time.sleep(config.poll_s)
-        final = city.world_state()
+        self.api = _Api(server_url, r.json()["token"])
+
+    def book(self, destination: str) -> dict[str, Any] | None:
+        r = self.api.call("POST", "/bookings", json={"destination": destination})
+        if r.status_code == 409:
+            return None
+        r.raise_for_status()
+        doc = r.json()
+        return {
+            "id": doc["id"],
+            "car": doc["car"],
+            "route": [s["node"] for s in doc["route"]["steps"]],
+            "length_m": doc["route"]["length_m"],
+            "status": doc["status"],
+            "passed": [],
+        }
+
+    def follow(self, trip: dict[str, Any]) -> tuple[str, list[str]]:
+        doc = self.api.call("GET", f"/bookings/{trip['id']}").json()
+        return doc["status"], list(doc.get("passed", []))
+
+    def cancel(self, trip: dict[str, Any]) -> None:
+        self.api.call("POST", f"/bookings/{trip['id']}/cancel")
+
+
+class StationBooker:
+    """Visitors at the stations' screens: one browser session per trip, through the
+    station app's own JSON calls (what its page does), stations taken in turn."""
+
+    def __init__(self, station_urls: list[str]) -> None:
+        if not station_urls:
+            raise ValueError("station_urls: need at least one station")
+        self.urls = station_urls
+        self._next = 0
+        self._sessions: dict[str, tuple[requests.Session, str]] = {}
+
+    def book(self, destination: str) -> dict[str, Any] | None:
+        url = self.urls[self._next % len(self.urls)]
+        self._next += 1
+        session = requests.Session()
+        r = session.post(f"{url}/api/booking", json={"destination": destination}, timeout=30)
+        if r.status_code == 409:
+            return None
+        r.raise_for_status()
+        doc = r.json()
+        self._sessions[doc["id"]] = (session, url)
+        return {
+            "id": doc["id"],
+            "car": doc["car"]["id"],
+            "route": [step["id"] for step in doc["route"]],
+            "length_m": doc["length_m"],
+            "status": doc["status"],
+            "passed": [],
+        }
+
+    def follow(self, trip: dict[str, Any]) -> tuple[str, list[str]]:
+        session, url = self._sessions[trip["id"]]
+        doc = session.get(f"{url}/api/booking", timeout=30).json()
+        passed = [step["id"] for step in doc["route"][1:] if step["passed"]]
+        return doc["status"], passed
+
+    def cancel(self, trip: dict[str, Any]) -> None:
+        session, url = self._sessions[trip["id"]]
+        session.post(f"{url}/api/booking/cancel", timeout=30)
+
+
+def run_drive_eval(
+    launch_config: LaunchConfig, config: DriveEvalConfig, *, progress: bool = True
+) -> dict[str, Any]:
+    """Start the city, book the trips through the fleet API, return the summary."""
+    with CityLaunch(launch_config) as city:
+        booker = FleetBooker(city.server_url, city.fleet_key)
+        return run_trips(city, booker, config, seed=launch_config.seed, progress=progress)
+
+
+def run_trips(
+    city: CityLaunch,
+    booker: Booker,
+    config: DriveEvalConfig,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Book `config.trips` random trips in a running city, follow them to their end and
+    score them with the world's ground truth."""
+    wall0 = time.monotonic()
+    rng = np.random.default_rng(seed)
+    api = FleetBooker(city.server_url, city.fleet_key).api  # a reader of cars and the map
+    names = _wait_ready(api, city, city.config.cars, config.ready_timeout_s)
+    nodes = sorted(n["id"] for n in api.call("GET", "/city").json()["nodes"])
+    trips: list[dict[str, Any]] = []
+    open_trips: dict[str, dict[str, Any]] = {}
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("trips", total=config.trips)
+        while len(trips) < config.trips or open_trips:
+            failed = city.failed_children()
+            if failed:
+                raise RuntimeError(f"processes exited during the trips: {failed}")
+            state = city.world_state()
+            sim_now = state["sim_time_s"]
+            if len(trips) < config.trips:
+                booked = _book(booker, api, rng, nodes)
+                if booked is not None:
+                    booked.update(
+                        world_car=names.get(booked["car"], booked["car"]),
+                        booked_sim_s=sim_now,
+                        booked_tick=state["tick"],
+                    )
+                    trips.append(booked)
+                    open_trips[booked["id"]] = booked
+            for trip in list(open_trips.values()):
+                trip["status"], trip["passed"] = booker.follow(trip)
+                if trip["status"] in FINAL:
+                    trip["ended_sim_s"], trip["ended_tick"] = sim_now, state["tick"]
+                    del open_trips[trip["id"]]
+                    bar.advance(task)
+                elif sim_now - trip["booked_sim_s"] > config.trip_timeout_sim_s and not trip.get(
+                    "timed_out"
+                ):
+                    log.warning("trip %s timed out: cancelled", trip["id"])
+                    booker.cancel(trip)
+                    trip["timed_out"] = True
+            time.sleep(config.poll_s)
+    final = city.world_state()
     return summarise(trips, final, names, wall_s=time.monotonic() - wall0)
 
 
@@ -117,11 +216,7 @@ def _wait_ready(api: _Api, city: CityLaunch, cars: int, timeout_s: float) -> dic
 
 
 def _book(
-    api: _Api,
-    rng: np.random.Generator,
-    nodes: list[str],
-    state: dict[str, Any],
-    names: dict[str, str],
+    booker: Booker, api: _Api, rng: np.random.Generator, nodes: list[str]
 ) -> dict[str, Any] | None:
     cars = api.call("GET", "/cars").json()["cars"]
     free = [c for c in cars if c["state"] == "ready" and c["booking"] is None and c["online"]]
@@ -129,22 +224,7 @@ def _book(
         return None
     taken = {c["node"] for c in cars}
     choices = [n for n in nodes if n not in taken] or nodes
-    destination = choices[int(rng.integers(len(choices)))]
-    r = api.call("POST", "/bookings", json={"destination": destination})
-    if r.status_code == 409:
-        return None
-    r.raise_for_status()
-    doc = r.json()
-    return {
-        "id": doc["id"],
-        "car": doc["car"],
-        "world_car": names.get(doc["car"], doc["car"]),
-        "destination": destination,
-        "route": [s["node"] for s in doc["route"]["steps"]],
-        "length_m": doc["route"]["length_m"],
-        "status": doc["status"],
-        "passed": [],
-    }
+    return booker.book(choices[int(rng.integers(len(choices)))])
 
 
 def wrong_turns(route: list[str], visits: list[str]) -> int:

@@ -58,10 +58,18 @@ class LaunchConfig:
     car_config: Path | None = None
     log_dir: Path | None = None
     start_timeout_s: float = 120.0
+    stations: int = 0
+    station_port: int = 0  # first station's port (0: any free ports); the next ones follow
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if not 1 <= self.cars <= 32:
             raise ValueError(f"cars: must be within 1..32, got {self.cars}")
+        if not 0 <= self.stations <= 16:
+            raise ValueError(f"stations: must be within 0..16, got {self.stations}")
+        for name in ("server_port", "station_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise ValueError(f"{name}: must be within 0..65535, got {getattr(self, name)}")
 
 
 @dataclass
@@ -79,6 +87,7 @@ class CityLaunch:
     fleet_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     server_url: str = ""
     world: dict[str, Any] = field(default_factory=dict)
+    station_urls: list[str] = field(default_factory=list)
     _children: list[_Child] = field(default_factory=list)
     _tmp: tempfile.TemporaryDirectory[str] | None = None
     work_dir: Path = Path()
@@ -107,6 +116,10 @@ class CityLaunch:
         self._start_world()
         for car in self.world["cars"]:
             self._start_car(car)
+        for k in range(self.config.stations):
+            self._start_station(k)
+        for url in self.station_urls:
+            self._wait_healthy(url + "/health", f"station {url}")
 
     def _spawn(self, name: str, args: Sequence[str], *, capture: bool = False) -> _Child:
         cmd = [sys.executable, "-m", "pixelopolis", *args]
@@ -149,21 +162,46 @@ class CityLaunch:
         ]
         if cfg.city is not None:
             args += ["--city", str(cfg.city)]
-        child = self._spawn("server", args)
+        self._spawn("server", args)
         self.server_url = f"http://127.0.0.1:{port}"
+        self._wait_healthy(f"{self.server_url}/api/v1/health", "the fleet server")
+        log.info("fleet server on %s", self.server_url)
+
+    def _wait_healthy(self, url: str, what: str) -> None:
         deadline = time.monotonic() + self.config.start_timeout_s
         while True:
-            if child.proc.poll() is not None:
-                raise LaunchError(f"the fleet server exited (code {child.proc.returncode})")
+            failed = self.failed_children()
+            if failed:
+                raise LaunchError(f"{', '.join(failed)} exited while waiting for {what}")
             try:
-                if requests.get(f"{self.server_url}/api/v1/health", timeout=1).ok:
-                    break
+                if requests.get(url, timeout=1).ok:
+                    return
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise LaunchError("the fleet server did not answer in time")
+                raise LaunchError(f"{what} did not answer in time")
             time.sleep(0.2)
-        log.info("fleet server on %s", self.server_url)
+
+    def _start_station(self, k: int) -> None:
+        cfg = self.config
+        port = cfg.station_port + k if cfg.station_port else free_port()
+        name = f"station-{k + 1}"
+        args = [
+            "station",
+            "--server",
+            self.server_url,
+            "--fleet-key",
+            self.fleet_key,
+            "--host",
+            cfg.host,
+            "--port",
+            str(port),
+            "--name",
+            name,
+        ]
+        self._spawn(name, args)
+        host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
+        self.station_urls.append(f"http://{host}:{port}")
 
     def _start_world(self) -> None:
         cfg = self.config

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from pixelopolis.commands._cityfile import check_city_file
 from pixelopolis.errors import UsageError
 
 
@@ -35,7 +36,7 @@ def run_drive(args: argparse.Namespace) -> int:
     from pixelopolis.drive_eval import DriveEvalConfig, run_drive_eval
     from pixelopolis.launch import LaunchConfig, LaunchError
 
-    city = _check_city(args.city)
+    city = check_city_file(args.city)
     if args.car_config and not Path(args.car_config).is_file():
         raise UsageError(f"--car-config: no file {args.car_config}")
     try:
@@ -60,17 +61,3 @@ def run_drive(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:>24}: {value}")
     return 0
-
-
-def _check_city(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    from city import CityError, load_city
-
-    try:
-        load_city(path)
-    except CityError as exc:
-        raise UsageError(str(exc)) from exc
-    except OSError as exc:
-        raise UsageError(f"--city: cannot read {path}: {exc.strerror or exc}") from exc
-    return Path(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pixelopolis.commands._cityfile import check_city_file
 from pixelopolis.errors import UsageError
 
 
@@ -96,15 +97,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _check_city(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    from city import CityError, load_city
-
-    try:
-        load_city(path)
-    except CityError as exc:
-        raise UsageError(str(exc)) from exc
-    return Path(path)
+    return check_city_file(path)
 
 
 def run_lane(args: argparse.Namespace) -> int:

@@ -40,7 +40,6 @@ def test_every_subcommand_has_help(verb, capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["demo"],
         ["train", "detect", "--data", "d", "--out", "o"],
     ],
     ids=" ".join,
@@ -97,6 +96,10 @@ def _exit_code(argv: list[str]) -> int:
         ["eval", "drive", "--cars", "0"],
         ["eval", "drive", "--city", "/no/such/city.json"],
         ["sim", "world", "--cars", "0"],
+        ["demo", "--cars", "0"],
+        ["demo", "--headless", "--trips", "0"],
+        ["demo", "--city", "/no/such/city.json"],
+        ["demo", "--port", "99999"],
         ["sim", "world", "--city", "/no/such/city.json"],
     ],
     ids=lambda argv: " ".join(argv[:2]),
