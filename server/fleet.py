@@ -290,6 +290,34 @@ class Fleet:
         doc.update(status="driving", passed=[*doc.get("passed", []), node], updated_at=t)
         return booking_view(doc)
 
+    def reroute(
+        self, booking_id: str, car_id: str, node: str, from_node: str | None
+    ) -> dict[str, Any]:
+        """Replace the open booking's route by one from `node` to its destination."""
+        doc = self.booking_for(booking_id, car_id, "car")
+        self._require_open(doc)
+        self.check_node(node)
+        route = self._route_from(node, self._arrived_from(from_node, node), doc["destination"])
+        t = now()
+        result = self.db.bookings.update_one(
+            {"_id": booking_id, "open": True},
+            {
+                "$set": {"route": route, "updated_at": t, "status": "driving"},
+                "$unset": {"progress_index": ""},
+                "$inc": {"reroutes": 1},
+            },
+        )
+        if result.modified_count != 1:
+            raise Conflict("the booking changed meanwhile; retry", code="booking_changed")
+        self.db.cars.update_one(
+            {"_id": car_id},
+            {"$set": {"node": node, "from_node": self._arrived_from(from_node, node)}},
+        )
+        log.info("booking %s: rerouted from %s", booking_id, node)
+        doc.update(route=route, updated_at=t, status="driving")
+        doc.pop("progress_index", None)
+        return booking_view(doc)
+
     def arrived(self, booking_id: str, car_id: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, car_id, "car")
         return self._finish(doc, "arrived", node=doc["destination"])

@@ -106,6 +106,15 @@ class BookingIn(_Strict):
     destination: str = Field(min_length=1, max_length=64)
 
 
+class RerouteIn(_Strict):
+    node: str = Field(
+        pattern=NODE_ID, description="the last node the car is sure of (where it stands now)"
+    )
+    from_node: str | None = Field(
+        default=None, pattern=NODE_ID, description="the node it came from, if known"
+    )
+
+
 class ProgressIn(_Strict):
     node: str = Field(min_length=1, max_length=64)
 

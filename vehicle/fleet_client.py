@@ -276,6 +276,18 @@ class FleetClient:
         """The shortest route `{steps: [{node, sign, turn}], length_m}` between two nodes."""
         return self._expect(self._request("GET", "/routes", params={"from": frm, "to": to}), 200)
 
+    def reroute(self, booking_id: str, node: str, from_node: str | None = None) -> dict[str, Any]:
+        """Ask for a new route from `node` to the booking's destination; returns the booking.
+
+        Reports still in the outbox are delivered first (up to `timeout_s`), so the server
+        sees the passes of the old route before it changes."""
+        self.flush(self.config.timeout_s)
+        body: dict[str, Any] = {"node": node}
+        if from_node is not None:
+            body["from_node"] = from_node
+        path = f"/bookings/{quote(booking_id, safe='')}/reroute"
+        return self._expect(self._request("POST", path, json=body), 200)
+
     def reserve(self, node: str) -> bool:
         """Ask for exclusive use of a node (e.g. an intersection): False if another car holds it."""
         response = self._request("POST", "/reservations", json={"node": node})

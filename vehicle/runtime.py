@@ -349,6 +349,7 @@ class CarRuntime:
                 current = self._assignment
             if current is None or current.get("id") != action.booking:
                 return
-            route = fleet.route(action.node, str(current["destination"]))
+            came_from = self.from_node if action.node == self.node else None
+            booking = fleet.reroute(str(current["id"]), action.node, came_from)
             log.info("car: rerouted from %s (%s)", action.node, action.detail)
-            self._set_assignment({**current, "route": route})
+            self._set_assignment({**current, "route": booking["route"]})

@@ -7,7 +7,7 @@ from apiflask import APIBlueprint
 from server.api.common import BEARER, ERRORS, PREFIX, services
 from server.auth import authenticate, current_device
 from server.fleet import booking_view
-from server.schemas import BookingIn, BookingOut, ProgressIn
+from server.schemas import BookingIn, BookingOut, ProgressIn, RerouteIn
 
 bp = APIBlueprint("bookings", __name__, url_prefix=PREFIX, tag="Bookings")
 CLOSED = {409: "The booking is already closed, or the node is not ahead on its route"}
@@ -47,6 +47,27 @@ def get(booking_id: str) -> dict:
 @authenticate("car")
 def progress(booking_id: str, json_data: ProgressIn) -> dict:
     return services().fleet.progress(booking_id, current_device().id, json_data.node)
+
+
+@bp.post("/bookings/<booking_id>/reroute")
+@bp.input(RerouteIn, location="json")
+@bp.output(BookingOut)
+@bp.doc(
+    summary="The car lost its way: route it again from where it is to the destination",
+    description=(
+        "The car saw a wrong sign or missed a node. The booking's route is replaced by the "
+        "shortest route from `node` (leaving by a turn allowed from the road `from_node` → "
+        "`node` when given) to the destination; nodes passed so far are kept, and progress "
+        "then follows the new route."
+    ),
+    security=BEARER,
+    responses={**ERRORS, **CLOSED},
+)
+@authenticate("car")
+def reroute(booking_id: str, json_data: RerouteIn) -> dict:
+    return services().fleet.reroute(
+        booking_id, current_device().id, json_data.node, json_data.from_node
+    )
 
 
 @bp.post("/bookings/<booking_id>/arrived")

@@ -220,3 +220,49 @@ def test_a_from_node_with_no_road_to_the_node_is_ignored(api):
     car, token = api.register("car", "Lost")
     r = api.status(car, token, "ready", node, from_node=stranger)
     assert r.status_code == 200 and r.json["from_node"] is None
+
+
+def test_a_lost_car_is_rerouted_from_where_it_is_and_reports_on_the_new_route(api):
+    city = default_city()
+    nodes = sorted(city.nodes)
+    car, token = api.register("car", "Lost")
+    assert api.status(car, token, "ready", nodes[0]).status_code == 200
+    _, station = api.register("station")
+    booking = api.book(station, nodes[-1]).json
+    # the car ends up somewhere off its route, arriving from a known road
+    off = next(
+        (a, b)
+        for (a, b) in sorted(city.edges)
+        if b not in [s["node"] for s in booking["route"]["steps"]] and b != nodes[-1]
+    )
+    r = api.call(
+        "POST",
+        f"/bookings/{booking['id']}/reroute",
+        token,
+        json={"node": off[1], "from_node": off[0]},
+    )
+    assert r.status_code == 200, r.json
+    route = r.json["route"]
+    assert route == city.route(off[1], nodes[-1], arrived_from=off[0]).to_dict()
+    assert r.json["status"] == "driving"
+    nxt = route["steps"][1]["node"]
+    assert (
+        api.call(
+            "POST", f"/bookings/{booking['id']}/progress", token, json={"node": nxt}
+        ).status_code
+        == 200
+    )
+    # only the booking's car may reroute it, and only while it is open
+    assert api.call(
+        "POST", f"/bookings/{booking['id']}/reroute", station, json={"node": nodes[0]}
+    ).status_code in (401, 403)
+    assert api.call(
+        "POST", f"/bookings/{booking['id']}/reroute", token, json={"node": "nowhere"}
+    ).status_code in (400, 404, 422)
+    api.call("POST", f"/bookings/{booking['id']}/arrived", token)
+    assert (
+        api.call(
+            "POST", f"/bookings/{booking['id']}/reroute", token, json={"node": nodes[0]}
+        ).status_code
+        == 409
+    )
