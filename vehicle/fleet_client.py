@@ -276,6 +276,10 @@ class FleetClient:
         """The shortest route `{steps: [{node, sign, turn}], length_m}` between two nodes."""
         return self._expect(self._request("GET", "/routes", params={"from": frm, "to": to}), 200)
 
+    def city_document(self) -> dict[str, Any]:
+        """The city file the server routes over (`GET /city`)."""
+        return self._expect(self._request("GET", "/city"), 200)
+
     def reroute(self, booking_id: str, node: str, from_node: str | None = None) -> dict[str, Any]:
         """Ask for a new route from `node` to the booking's destination; returns the booking.
 

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from city import City, CityError
 from vehicle.annotate import annotate
 from vehicle.fleet_client import FleetClient, FleetError
 from vehicle.interfaces import CameraFrame, CameraSource, MotorBoard
@@ -133,6 +134,8 @@ class CarRuntime:
         self.node, self.from_node = node, from_node
         self._lock = threading.Lock()
         self._assignment: dict[str, Any] | None = None
+        self._legs: tuple[float, ...] | None = None
+        self._city: City | None = None
         self._reservation: bool | None = None
         self._actions: queue.Queue[Action | None] = queue.Queue()
         self._stop = threading.Event()
@@ -158,6 +161,7 @@ class CarRuntime:
             self.stream.start()
             self._stream_url = self.stream.stream_url
         self._report_status(CarState.IDLE)
+        self._city = self._load_city()
         self._threads = [
             threading.Thread(target=self._watch_assignment, name="assignment", daemon=True),
             threading.Thread(target=self._work_actions, name="actions", daemon=True),
@@ -204,6 +208,7 @@ class CarRuntime:
         t3 = time.perf_counter()
         with self._lock:
             assignment = self._assignment
+            legs = self._legs
             granted = self._reservation
         out = self.planner.step(
             PlannerInput(
@@ -214,6 +219,7 @@ class CarRuntime:
                 odometry_m=self._odometry_m,
                 reservation_granted=granted,
                 server_ok=self.fleet.online,
+                leg_lengths_m=legs,
             )
         )
         t4 = time.perf_counter()
@@ -289,9 +295,31 @@ class CarRuntime:
         )
 
     # ------------------------------------------------------------------ workers
+    def _load_city(self) -> City | None:
+        """The server's map, for the length of each leg of a route (None if unavailable:
+        the car then reserves nodes when their signs come into view)."""
+        try:
+            return City.from_dict(self.fleet.city_document())
+        except (FleetError, CityError, ValueError) as exc:
+            log.warning("car: no city map (%s): leg lengths unknown", exc)
+            return None
+
+    def _leg_lengths(self, assignment: Mapping[str, Any] | None) -> tuple[float, ...] | None:
+        if assignment is None or self._city is None:
+            return None
+        try:
+            nodes = [s["node"] for s in assignment["route"]["steps"]]
+            return tuple(
+                self._city.edge(a, b).lane_length_m for a, b in zip(nodes, nodes[1:], strict=False)
+            )
+        except (KeyError, TypeError):
+            return None
+
     def _set_assignment(self, assignment: Mapping[str, Any] | None) -> None:
+        legs = self._leg_lengths(assignment)
         with self._lock:
             self._assignment = dict(assignment) if assignment is not None else None
+            self._legs = legs
         if self.stream_access is not None:
             token = assignment.get("stream_token") if assignment else None
             self.stream_access.set_booking_token(token or None)
