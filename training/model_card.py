@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from training.lane.config import LaneTrainConfig
+from training.lane.model import conv_filters
 
 TARGET_MAE_OF_RANGE = 0.03  # quality target: validation MAE per command, share of [-1, 1]
 
@@ -44,7 +45,9 @@ def write_lane_card(out: Path, metrics: dict[str, Any], config: LaneTrainConfig)
     text = f"""# Lane model card
 
 Conditional PilotNet (`training/lane/model.py`): Pixelopolis's lane CNN with one output
-head per route command. Activation **{config.activation}**{
+head per route command, convolution width {config.width:g}
+(filters {"/".join(str(f) for f in conv_filters(24, 36, 48, 64, 64, width=config.width))}).
+Activation **{config.activation}**{
         " (Pixelopolis's original; the float baseline)" if config.activation == "elu" else ""
     }.
 
@@ -66,12 +69,19 @@ speeds. Not for other cameras, mounts, road markings or full-size vehicles.
 
 ## Data
 
-`{metrics["dataset"]}`: {metrics["frames"]["train"]} training frames from
+{", ".join(f"`{d}`" for d in metrics["datasets"])}:
+{metrics["frames"]["train"]} training frames from
 {metrics["episodes"]["train"]} episodes, {metrics["frames"]["validation"]} validation
 frames from {metrics["episodes"]["validation"]} held-out episodes (split by drive, never
 by frame). Simulator renders with domain randomisation and expert recoveries
-(docs/datasets.md). Training draws frames steering-balanced (strength {config.balance})
-with photometric augmentation the car never sees.
+(docs/datasets.md). Training draws frames steering-balanced (strength {config.balance}) and
+command-balanced (strength {config.command_balance}) with photometric augmentation the
+car never sees. Frames per command (train / validation): {
+        ", ".join(
+            f"{c} {metrics['commands']['train'][c]} / {metrics['commands']['validation'][c]}"
+            for c in metrics["commands"]["train"]
+        )
+    }.
 
 ## Validation metrics (Keras model)
 

@@ -21,7 +21,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "dataset, export it for LiteRT and write a model card. Rerun with the same --out "
         "to resume an interrupted run. See docs/training.md.",
     )
-    lane.add_argument("--data", required=True, help="lane dataset folder (manifest.jsonl)")
+    lane.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="lane dataset folder (manifest.jsonl); repeat to train on several (e.g. one per city)",
+    )
     lane.add_argument("--out", required=True, help="output folder")
     lane.add_argument("--epochs", type=int, default=40, help="maximum epochs (default 40)")
     lane.add_argument("--batch-size", type=int, default=128, help="global batch (default 128)")
@@ -32,12 +37,24 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="relu",
         help="relu (int8/Edge-TPU ready, default) or elu (Pixelopolis's float baseline)",
     )
+    lane.add_argument(
+        "--width",
+        type=float,
+        default=1.0,
+        help="convolution width multiplier (1: Pixelopolis's 24/36/48/64/64 filters)",
+    )
     lane.add_argument("--val-share", type=float, default=0.15, help="episodes held out")
     lane.add_argument("--balance", type=float, default=0.6, help="steering balancing 0..1")
+    lane.add_argument(
+        "--command-balance",
+        type=float,
+        default=1.0,
+        help="route-command balancing 0..1 (1: each command drawn equally often; default)",
+    )
     lane.add_argument("--no-augment", action="store_true", help="train without augmentation")
     lane.add_argument("--patience", type=int, default=8, help="early-stopping patience")
     lane.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: a pass)")
-    lane.add_argument("--max-frames", type=int, help="use only the first N frames")
+    lane.add_argument("--max-frames", type=int, help="use only the first N frames of each dataset")
     lane.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     lane.add_argument(
         "--strategy",
@@ -64,8 +81,10 @@ def run_lane(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             activation=args.activation,
+            width=args.width,
             val_share=args.val_share,
             balance=args.balance,
+            command_balance=args.command_balance,
             augment=not args.no_augment,
             patience=args.patience,
             steps_per_epoch=args.steps_per_epoch,
@@ -73,11 +92,13 @@ def run_lane(args: argparse.Namespace) -> int:
             seed=args.seed,
             strategy=args.strategy,
         )
-        if not (Path(args.data) / "manifest.jsonl").is_file():
-            raise TrainingError(f"--data {args.data}: not a lane dataset (no manifest.jsonl)")
+        for folder in args.data:
+            if not (Path(folder) / "manifest.jsonl").is_file():
+                raise TrainingError(f"--data {folder}: not a lane dataset (no manifest.jsonl)")
         from training.lane.train import train_lane
 
-        metrics = train_lane(Path(args.data), Path(args.out), config, force=args.force)
+        data = [Path(folder) for folder in args.data]
+        metrics = train_lane(data, Path(args.out), config, force=args.force)
     except TrainingError as exc:
         raise UsageError(str(exc)) from exc
     if not metrics:  # a non-chief worker of a multi-worker run

@@ -4,7 +4,13 @@ Importing this package does not import TensorFlow; the functions that need it do
 """
 
 from training.lane.config import LaneTrainConfig, TrainingError
-from training.lane.manifest import COMMANDS, LaneRecords, load_manifest, split_by_episode
+from training.lane.manifest import (
+    COMMANDS,
+    LaneRecords,
+    load_manifest,
+    load_manifests,
+    split_by_episode,
+)
 
 __all__ = [
     "COMMANDS",
@@ -12,5 +18,6 @@ __all__ = [
     "LaneTrainConfig",
     "TrainingError",
     "load_manifest",
+    "load_manifests",
     "split_by_episode",
 ]

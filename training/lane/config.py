@@ -25,17 +25,21 @@ class LaneTrainConfig:
     # original network, kept as the float baseline.
     activation: str = "relu"
     dropout: float = 0.3
+    # Convolution filters x width (1 = Pixelopolis's 24/36/48/64/64; smaller runs faster).
+    width: float = 1.0
     val_share: float = 0.15  # share of episodes (whole drives) held out for validation
     seed: int = 0
     # 0 = sample frames as recorded, 1 = every steering bin equally often.
     balance: float = 0.6
     balance_bins: int = 20
+    # 0 = commands as recorded, 1 = frames of each route command drawn equally often.
+    command_balance: float = 1.0
     max_repeat: float = 5.0  # cap on how often one frame is drawn per epoch
     augment: bool = True
     patience: int = 8  # epochs without validation improvement before stopping
     lr_patience: int = 3
     steps_per_epoch: int | None = None  # None: one pass over the balanced training set
-    max_frames: int | None = None  # use only the first N frames of the manifest
+    max_frames: int | None = None  # use only the first N frames of each dataset's manifest
     strategy: str = "auto"
     calibration_frames: int = 400  # int8 representative data (from the training split)
     parity_frames: int = 300  # validation frames every export is compared on
@@ -58,12 +62,16 @@ class LaneTrainConfig:
             raise TrainingError(
                 f"activation: must be one of {ACTIVATIONS}, got {self.activation!r}"
             )
+        if not 0.1 <= self.width <= 2:
+            raise TrainingError(f"width: must be in [0.1, 2], got {self.width}")
         if not 0 <= self.dropout < 1:
             raise TrainingError(f"dropout: must be in [0, 1), got {self.dropout}")
         if not 0 < self.val_share < 1:
             raise TrainingError(f"val_share: must be in (0, 1), got {self.val_share}")
         if not 0 <= self.balance <= 1:
             raise TrainingError(f"balance: must be in [0, 1], got {self.balance}")
+        if not 0 <= self.command_balance <= 1:
+            raise TrainingError(f"command_balance: must be in [0, 1], got {self.command_balance}")
         if self.max_repeat < 1:
             raise TrainingError(f"max_repeat: must be at least 1, got {self.max_repeat}")
         if self.patience < 1 or self.lr_patience < 1:

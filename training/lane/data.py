@@ -82,7 +82,12 @@ def training_dataset(records: LaneRecords, config: LaneTrainConfig) -> Any:
 
     ds, recs = _decoded(records, config.preprocess, order_seed=config.seed)
     weights = balance_weights(
-        recs.steering, bins=config.balance_bins, strength=config.balance, cap=config.max_repeat
+        recs.steering,
+        bins=config.balance_bins,
+        strength=config.balance,
+        cap=config.max_repeat,
+        commands=recs.commands,
+        command_strength=config.command_balance,
     )
     # Stochastic rounding of each frame's weight: a fresh, balanced draw every epoch.
     ds = tf.data.Dataset.zip(

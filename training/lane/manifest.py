@@ -7,6 +7,7 @@ neighbours of every validation frame into training and flatter the model.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from training.lane.config import TrainingError
 
 COMMANDS = ("straight", "left", "right")  # the order of the model's command one-hot
 MANIFEST = "manifest.jsonl"
+# Episodes of the k-th dataset of a multi-dataset run are numbered k * EPISODE_STRIDE + n,
+# so drives of different datasets (cities) never share an id in the split by episode.
+EPISODE_STRIDE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,28 @@ def load_manifest(folder: Path, *, max_frames: int | None = None) -> LaneRecords
     )
 
 
+def load_manifests(folders: Sequence[Path], *, max_frames: int | None = None) -> LaneRecords:
+    """Several lane datasets (say, one per city) as one set of records.
+
+    Episode ids are made unique per dataset (see EPISODE_STRIDE). `max_frames` caps
+    each dataset, so every city keeps its share.
+    """
+    if not folders:
+        raise TrainingError("no lane dataset given")
+    if len({Path(f).resolve() for f in folders}) != len(folders):
+        raise TrainingError("the same lane dataset is given twice")
+    parts = [load_manifest(folder, max_frames=max_frames) for folder in folders]
+    for k, part in enumerate(parts):
+        if part.episodes.max() >= EPISODE_STRIDE:
+            raise TrainingError(f"{folders[k]}: episode ids reach {EPISODE_STRIDE}")
+    return LaneRecords(
+        np.concatenate([p.paths for p in parts]),
+        np.concatenate([p.episodes + k * EPISODE_STRIDE for k, p in enumerate(parts)]),
+        np.concatenate([p.commands for p in parts]),
+        np.concatenate([p.steering for p in parts]),
+    )
+
+
 def split_by_episode(
     records: LaneRecords, *, val_share: float, seed: int
 ) -> tuple[LaneRecords, LaneRecords]:
@@ -85,16 +111,36 @@ def split_by_episode(
     return records.take(np.flatnonzero(~is_val)), records.take(np.flatnonzero(is_val))
 
 
-def balance_weights(steering: np.ndarray, *, bins: int, strength: float, cap: float) -> np.ndarray:
+def balance_weights(
+    steering: np.ndarray,
+    *,
+    bins: int,
+    strength: float,
+    cap: float,
+    commands: np.ndarray | None = None,
+    command_strength: float = 0.0,
+) -> np.ndarray:
     """How often to draw each frame per epoch (mean 1) so steering bins even out.
 
     Weight is (1 / bin frequency) ** strength, capped at `cap` times the mean, so rare
-    sharp turns are drawn several times and the many straight frames fewer.
+    sharp turns are drawn several times and the many straight frames fewer. With
+    `commands`, the weight is also multiplied by (1 / command frequency) **
+    command_strength: at 1, frames of each route command are drawn about equally often
+    (a rare `left` is not outvoted by `right`).
     """
     edges = np.linspace(-1.0, 1.0, bins + 1)
     index = np.clip(np.digitize(steering, edges[1:-1]), 0, bins - 1)
     counts = np.bincount(index, minlength=bins).astype(np.float64)
     weights = (1.0 / counts[index]) ** strength
+    if commands is not None and command_strength > 0:
+        weights /= weights.mean()
+        share = np.zeros(len(COMMANDS))
+        for c in range(len(COMMANDS)):  # each command's share of the steering-balanced draws
+            share[c] = weights[commands == c].sum()
+        present = share > 0
+        factor = np.ones(len(COMMANDS))
+        factor[present] = (share[present].sum() / share[present]) ** command_strength
+        weights = weights * factor[commands]
     weights /= weights.mean()
     for _ in range(5):  # clipping lowers the mean: renormalise a few times
         weights = np.minimum(weights, cap)

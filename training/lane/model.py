@@ -24,10 +24,13 @@ def build_lane_model(
     activation: str = "relu",
     dropout: float = 0.3,
     batch_size: int | None = None,
+    width: float = 1.0,
 ) -> Any:
     """A Keras model {"image": (B, H, W, 3), "command": (B, 3)} -> steering (B, 1).
 
     `batch_size=1` gives the static shapes the TFLite exports use (no dynamic Flatten).
+    `width` scales the convolutions' filters (1 = Pixelopolis's 24/36/48/64/64); the
+    inputs, output and heads are the same at every width.
     """
     import keras
     from keras import layers
@@ -38,11 +41,11 @@ def build_lane_model(
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(image)
     # Strided 5x5 convolutions keep "same" padding: a 40-pixel-high input would shrink
     # to nothing before the 3x3 layers otherwise. Output 5x15 -> 3x13 -> 1x11x64.
-    for i, filters in enumerate((24, 36, 48)):
+    for i, filters in enumerate(conv_filters(24, 36, 48, width=width)):
         x = layers.Conv2D(
             filters, 5, strides=2, padding="same", activation=activation, name=f"conv5_{i}"
         )(x)
-    for i, filters in enumerate((64, 64)):
+    for i, filters in enumerate(conv_filters(64, 64, width=width)):
         x = layers.Conv2D(filters, 3, activation=activation, name=f"conv3_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
@@ -61,10 +64,17 @@ def build_lane_model(
     return keras.Model({"image": image, "command": command}, steering, name="lane_pilotnet")
 
 
-def static_copy(model: Any, *, preprocess: LanePreprocess, activation: str) -> Any:
+def conv_filters(*filters: int, width: float) -> tuple[int, ...]:
+    """Filter counts scaled by `width`, rounded to a multiple of 4 (at least 8)."""
+    return tuple(max(8, 4 * round(f * width / 4)) for f in filters)
+
+
+def static_copy(
+    model: Any, *, preprocess: LanePreprocess, activation: str, width: float = 1.0
+) -> Any:
     """The same network and weights with batch size 1, for export."""
     fixed = build_lane_model(
-        preprocess=preprocess, activation=activation, dropout=0.0, batch_size=1
+        preprocess=preprocess, activation=activation, dropout=0.0, batch_size=1, width=width
     )
     fixed.set_weights(model.get_weights())
     return fixed

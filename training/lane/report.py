@@ -47,7 +47,7 @@ def evaluate_and_export(
     out: Path,
     config: LaneTrainConfig,
     *,
-    data: Path,
+    data: list[Path],
 ) -> dict[str, Any]:
     from training.lane.model import static_copy
     from training.model_card import write_lane_card
@@ -56,7 +56,11 @@ def evaluate_and_export(
     val_images = load_lane_inputs(val, config.preprocess)
     predicted = keras_steering(model, val_images, val.commands)
     metrics: dict[str, Any] = {
-        "dataset": str(data),
+        "datasets": [str(d) for d in data],
+        "commands": {
+            part: {name: int((recs.commands == c).sum()) for c, name in enumerate(COMMANDS)}
+            for part, recs in (("train", train), ("validation", val))
+        },
         "frames": {"train": len(train), "validation": len(val)},
         "episodes": {
             "train": int(len(np.unique(train.episodes))),
@@ -67,7 +71,9 @@ def evaluate_and_export(
     }
     write_scatter(out / "val_scatter.png", predicted, val.steering, val.commands)
 
-    fixed = static_copy(model, preprocess=config.preprocess, activation=config.activation)
+    fixed = static_copy(
+        model, preprocess=config.preprocess, activation=config.activation, width=config.width
+    )
     exports = export_tflite(
         fixed, out, name="lane", output_name="steering", representative=_calibration(train, config)
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from training.distribute import is_chief, make_strategy
 from training.lane.config import LaneTrainConfig, TrainingError
-from training.lane.manifest import load_manifest, split_by_episode
+from training.lane.manifest import load_manifests, split_by_episode
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +38,21 @@ def _prepare_out(out: Path, *, force: bool) -> None:
 
 
 def train_lane(
-    data: Path,
+    data: Path | Sequence[Path],
     out: Path,
     config: LaneTrainConfig | None = None,
     *,
     force: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train, export and document the lane model; returns the metrics written to metrics.json."""
+    """Train, export and document the lane model; returns the metrics written to metrics.json.
+
+    `data` is one lane dataset folder or several (say, one per city), trained on as one.
+    """
     config = config or LaneTrainConfig()
-    data, out = Path(data), Path(out)
-    records = load_manifest(data, max_frames=config.max_frames)
+    folders = [Path(data)] if isinstance(data, str | Path) else [Path(d) for d in data]
+    out = Path(out)
+    records = load_manifests(folders, max_frames=config.max_frames)
     train, val = split_by_episode(records, val_share=config.val_share, seed=config.seed)
     if len(train) < config.batch_size:
         raise TrainingError(
@@ -73,7 +78,10 @@ def train_lane(
     checkpoints = out / "checkpoints" if chief else out / "checkpoints" / "workers"
     with strategy.scope():
         model = build_lane_model(
-            preprocess=config.preprocess, activation=config.activation, dropout=config.dropout
+            preprocess=config.preprocess,
+            activation=config.activation,
+            dropout=config.dropout,
+            width=config.width,
         )
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -109,4 +117,4 @@ def train_lane(
     model.save(out / "lane.keras")
     from training.lane.report import evaluate_and_export
 
-    return evaluate_and_export(model, train, val, out, config, data=data)
+    return evaluate_and_export(model, train, val, out, config, data=folders)
