@@ -5,7 +5,8 @@
 Runs the real fleet server (embedded database) and the real station app, with scripted
 cars from the test helpers (tests/helpers/fake_car.py) whose camera shows simulator
 frames along their route, and drives Debian's Chromium with the tests' Playwright set-up.
-Writes `<screen>-<lang>.jpg` (kiosk layout, 480 px wide) plus a few phone-layout shots.
+Writes `<screen>-<lang>.jpg` (kiosk layout, 480 px wide), two phone-layout shots and the
+operator page.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class SimCamera:
 
 def shoot(page, out: Path, name: str) -> None:
     path = out / f"{name}.jpg"
-    page.screenshot(path=str(path), type="jpeg", quality=72)
+    page.screenshot(path=str(path), type="jpeg", quality=60)
     log.info("wrote %s (%d KB)", path, path.stat().st_size // 1024)
 
 
@@ -79,7 +80,7 @@ def run(out: Path) -> None:
         db = stack.enter_context(EmbeddedDatabase(data))
         api = stack.enter_context(fleet_server(db.uri, "screenshots"))
         camera = SimCamera(leg_s)
-        stack.enter_context(
+        alpha = stack.enter_context(
             FakeCar(
                 api,
                 FLEET_KEY,
@@ -106,6 +107,10 @@ def run(out: Path) -> None:
             page.click('[data-action="start"] >> visible=true')
             page.click(f'[data-node="{destination}"]')
             shoot(page, out, f"choose-{lang}")
+            # The trip goes to Alpha (the car with the simulator camera): hold the others.
+            others = [c["id"] for c in _cars(api) if c["online"] and c["id"] != alpha.car_id]
+            for car_id in others:
+                _service(api, car_id, "paused")
             page.click('[data-action="book"]')
             page.wait_for_selector('[data-role="trip-status"][data-status="assigned"]')
             time.sleep(0.5)
@@ -120,15 +125,21 @@ def run(out: Path) -> None:
             time.sleep(1.0)
             shoot(page, out, f"arrived-{lang}")
             # No car free: every car paused by the operator.
-            held = [c["id"] for c in _cars(api) if c["service"] == "in_service"]
-            for car_id in held:
-                _service(api, car_id, "paused")
+            _service(api, alpha.car_id, "paused")
             page.click('#screen-arrived [data-action="start"]')
             page.click('[data-node="M"]')
             page.click('[data-action="book"]')
             page.wait_for_selector("#screen-message:not([hidden])")
             shoot(page, out, f"no-car-{lang}")
-            for car_id in held:
+            # A failed trip: the only free car stops reporting after it sets off.
+            silent = FakeCarScript(start_delay_s=0.5, leg_s=1.0, go_silent_after_nodes=0)
+            stack.enter_context(FakeCar(api, FLEET_KEY, name="Delta", node="M", script=silent))
+            page.click('#screen-message [data-action="start"]')
+            page.click('[data-node="A"]')
+            page.click('[data-action="book"]')
+            page.wait_for_selector('[data-role="trip-status"][data-status="failed"]')
+            shoot(page, out, f"failed-{lang}")
+            for car_id in [alpha.car_id, *others]:
                 _service(api, car_id, "in_service")
             if lang == "en":
                 _phone_shots(browser, url, out)
@@ -186,6 +197,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     log.setLevel(logging.INFO)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run(args.out)
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -37,7 +37,7 @@ class Station:
     fleet: FleetApi
     sessions: SessionStore
     _city: CityMap | None = None
-    _city_lock: threading.Lock = threading.Lock()
+    _city_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def city(self) -> CityMap:
         with self._city_lock:

@@ -155,7 +155,9 @@ function drawCars() {
   if (!layer) return;
   const perNode = {};
   const seen = new Set();
+  /* Cars that went silent stay off the visitors' map until they report again. */
   state.cars.forEach((car, i) => {
+    if (!car.online) return;
     seen.add(car.id);
     let g = layer.querySelector(`[data-car="${car.id}"]`);
     if (!g) {
@@ -166,7 +168,7 @@ function drawCars() {
     const index = perNode[car.node] = (perNode[car.node] || 0) + 1;
     const pos = carPosition(car, index - 1);
     g.classList.toggle("mine", !!car.mine);
-    g.classList.toggle("away", !car.online || car.service !== "in_service");
+    g.classList.toggle("away", car.service !== "in_service");
     g.style.display = pos ? "" : "none";
     if (pos) g.style.transform = `translate(${pos[0].toFixed(1)}px, ${pos[1].toFixed(1)}px)`;
   });
@@ -408,7 +410,16 @@ function wire() {
   });
   const img = document.querySelector('[data-role="stream"]');
   img.addEventListener("load", () => img.classList.add("live"));
-  img.addEventListener("error", () => img.classList.remove("live"));
+  img.addEventListener("error", () => {
+    img.classList.remove("live");
+    /* The relay dropped mid-trip (a network blip): reconnect while the trip is open. */
+    setTimeout(() => {
+      if (state.trip && state.trip.stream && OPEN.includes(state.trip.status)) {
+        img.dataset.src = "";
+        setStream(true);
+      }
+    }, 2000);
+  });
 }
 
 async function main() {
