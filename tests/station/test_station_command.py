@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from server.embedded import free_port
+from tests.helpers.fake_car import FakeCarScript
 from tests.helpers.fleet_api import FLEET_KEY
 
 
@@ -18,7 +19,8 @@ def station_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "pixelopolis", "station", *args]
 
 
-def test_station_command_serves_and_stops_cleanly(fleet):
+def test_station_command_serves_and_stops_cleanly(fleet, cars):
+    cars("A", "Alpha", FakeCarScript(start_delay_s=5))
     port = free_port()
     proc = subprocess.Popen(
         station_cmd(
@@ -52,6 +54,13 @@ def test_station_command_serves_and_stops_cleanly(fleet):
         assert "Harbour" in page.text and FLEET_KEY not in page.text
         assert requests.get(f"{url}/static/station.js", timeout=5).status_code == 200
         assert requests.get(f"{url}/api/places", timeout=5).json()["places"]
+        # A visitor books and watches through gunicorn's threaded worker.
+        visitor = requests.Session()
+        assert visitor.post(f"{url}/api/booking", json={"destination": "E"}).status_code == 201
+        with visitor.get(f"{url}/api/booking/stream", stream=True, timeout=10) as stream:
+            assert stream.status_code == 200
+            first = next(stream.iter_content(256))
+        assert first.startswith(b"--frame")
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
