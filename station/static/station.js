@@ -397,7 +397,18 @@ function startChoosing() {
   show("choose");
 }
 
+/* A kiosk left alone goes back to the attract screen (never during a trip). */
+const IDLE_MS = 90000;
+let lastTouch = performance.now();
+function checkIdle() {
+  const busy = state.trip && OPEN.includes(state.trip.status);
+  if (!busy && state.screen !== "standby" && performance.now() - lastTouch > IDLE_MS) goHome();
+}
+
 function wire() {
+  for (const kind of ["pointerdown", "keydown"]) {
+    document.addEventListener(kind, () => { lastTouch = performance.now(); }, true);
+  }
   document.addEventListener("click", (event) => {
     const target = event.target.closest("[data-action]");
     if (!target) return;
@@ -443,6 +454,7 @@ async function main() {
   setInterval(refreshCars, 1000);
   setInterval(() => { if (state.trip && OPEN.includes(state.trip.status)) refreshTrip(); }, 1000);
   setInterval(() => { if (state.trip && state.trip.status === "driving") drawCars(); }, 200);
+  setInterval(checkIdle, 5000);
 }
 
 main();

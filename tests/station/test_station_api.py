@@ -159,3 +159,22 @@ def test_config_rejects_bad_values_naming_the_field(field, value):
     kwargs = {"fleet_key": FLEET_KEY, field: value}
     with pytest.raises(StationConfigError, match=f"^{field}:"):
         StationConfig(**kwargs)
+
+
+def test_everything_is_served_locally(client):
+    """No CDN: every script, stylesheet and image the pages load comes from the station."""
+    import re
+
+    client.post("/operator/login", data={"key": FLEET_KEY})
+    for path in ("/", "/operator"):
+        page = client.get(path).get_data(as_text=True)
+        refs = re.findall(r'(?:src|href)="([^"]*)"', page)
+        assert refs, path
+        for ref in refs:
+            assert ref.startswith(("/", "data:")) or ref == "", (path, ref)
+            if ref.startswith("/static/"):
+                assert client.get(ref).status_code == 200, ref
+    for asset in ("station.js", "station.css", "operator.js", "operator.css"):
+        body = client.get(f"/static/{asset}").get_data(as_text=True)
+        body = body.replace("http://www.w3.org/2000/svg", "")  # a namespace, not a download
+        assert "http://" not in body and "https://" not in body and "@import" not in body
