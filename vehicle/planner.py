@@ -185,6 +185,7 @@ class Planner:
         self._approach = False  # the expected node is close (reserve triggered)
         self._hold_turn: str | None = None
         self._hold_until_m = 0.0
+        self._depart: str | None = None  # the first node's junction, to hold before moving
         self._stop_cause: _StopCause | None = None
         self._stop_reason = ""
 
@@ -262,9 +263,14 @@ class Planner:
             return self._arrive(actions, "already at the destination")
         first_turn = steps[0].turn
         if first_turn in ("left", "right", "straight", "u-turn"):
-            # The car stands before the junction at its first node: take that turn first.
+            # The car stands before the junction at its first node: it takes that turn
+            # first, and (like any junction) only once the node is granted.
             self._hold_turn = lane_command(first_turn, self.config.localization.side)
             self._hold_until_m = inp.odometry_m + self.config.depart_hold_m
+            if steps[0].node not in self._held:
+                self._depart = steps[0].node
+                self._pending, self._busy = steps[0].node, False
+                self._send_reserve(steps[0].node, inp.now, actions, acquire=True)
         return self._still(actions, f"{what}: {' → '.join(s.node for s in steps)}")
 
     # ------------------------------------------------------------------ watchers
@@ -365,6 +371,10 @@ class Planner:
     def _drive(self, inp: PlannerInput, actions: list[Action]) -> PlannerOutput:
         tracker = self._tracker
         assert tracker is not None
+        if self._depart is not None:
+            waiting = self._await_departure(inp, actions)
+            if waiting is not None:
+                return waiting
         self._reserve_next(inp, actions)
 
         step = tracker.expected
@@ -401,6 +411,26 @@ class Planner:
         return PlannerOutput(
             self._state, left, right, turn, tuple(actions), reason, tracker.current.node
         )
+
+    def _await_departure(self, inp: PlannerInput, actions: list[Action]) -> PlannerOutput | None:
+        """Before moving into the first node's junction: hold it, or wait (None = go)."""
+        node = self._depart
+        assert node is not None
+        if node in self._held:
+            self._depart = None
+            return None
+        if self._server_lost:
+            return self._stop(_StopCause.SERVER, actions, f"server lost before leaving {node}")
+        if self._pending != node:
+            self._pending, self._busy = node, False
+            self._send_reserve(node, inp.now, actions, acquire=True)
+        elif inp.now - self._last_sent >= self.config.reserve_retry_s and (
+            self._busy or inp.reservation_granted is None or self._asked != (node, True)
+        ):
+            self._send_reserve(node, inp.now, actions, acquire=True)
+        self._state = CarState.WAITING_AT_INTERSECTION
+        why = "busy" if self._busy else "no answer yet"
+        return self._still(actions, f"waiting to leave through {node} ({why})")
 
     def _wheels(self, steering: float, turn: str, near: bool) -> tuple[float, float]:
         """Wheel speeds: turn speed at or near a turn, cruise otherwise; slower in curves."""

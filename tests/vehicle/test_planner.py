@@ -298,3 +298,26 @@ def test_single_step_route_arrives_at_once() -> None:
     out = run.frame()
     assert out.state is CarState.ARRIVED
     assert run.kinds("arrived") == [("arrived", "A")]
+
+
+def test_a_car_before_its_first_junction_holds_that_node_before_moving() -> None:
+    run = Run(assignment=booking(turns=("left", "straight", "right", "arrive")))
+    run.busy.add("A")
+    outs = run.frames(25)
+    assert run.kinds("reserve")[0] == ("reserve", "A")
+    assert all((o.left_mps, o.right_mps) == (0.0, 0.0) for o in outs)
+    assert outs[-1].state is CarState.WAITING_AT_INTERSECTION
+    assert len(run.kinds("reserve")) >= 2  # it keeps asking
+    run.busy.clear()
+    outs = run.frames(15)  # the next retry comes within reserve_retry_s
+    moving = [o for o in outs if o.left_mps > 0]
+    assert moving and moving[0].command == "left"  # the first junction's turn, first
+    run.frames(10)
+    for node in "BCD":
+        run.pass_node(node)
+    assert run.planner.state is CarState.ARRIVED
+    # A is given back once B is reached; nothing is left held at the end
+    releases = [n for k, n in run.kinds("release")]
+    assert releases.index("A") < releases.index("B")
+    held = {n for k, n in run.kinds("reserve")} - set(releases)
+    assert held == set()
