@@ -45,6 +45,10 @@ def test_operator_sees_cars_and_bookings_and_holds_a_car(client, cars):
     bookings = client.get("/operator/api/state").json["bookings"]
     assert bookings[0]["id"] == trip["id"] and bookings[0]["stream"] is True
     assert "stream_token" not in bookings[0]
+    watch = client.get(f"/operator/stream/{car.car_id}", buffered=False)
+    assert watch.status_code == 200 and watch.mimetype == "multipart/x-mixed-replace"
+    assert next(iter(watch.response)).startswith(b"--frame")
+    watch.close()
     r = client.post(f"/operator/api/cars/{car.car_id}/service", json={"service": "broken"})
     assert r.status_code == 400
     r = client.post("/operator/api/cars/car-nope/service", json={"service": "paused"})
