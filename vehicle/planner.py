@@ -80,6 +80,7 @@ class PlannerConfig:
     renew_interval_s: float = 3.0
     junction_exit_m: float = 0.35  # after a node's sign, its turn goes on this far
     depart_hold_m: float = 0.9  # a route's first turn (standing before its junction) this far
+    junction_clear_m: float = 1.0  # after a node's sign the car has left its junction: release
     car_ahead_min_height: float = 0.25
     car_ahead_min_x: float = 0.3
     car_ahead_max_x: float = 0.7
@@ -101,6 +102,7 @@ class PlannerConfig:
             "renew_interval_s",
             "junction_exit_m",
             "depart_hold_m",
+            "junction_clear_m",
             "server_timeout_s",
         ):
             if getattr(self, name) < 0:
@@ -186,6 +188,7 @@ class Planner:
         self._hold_turn: str | None = None
         self._hold_until_m = 0.0
         self._depart: str | None = None  # the first node's junction, to hold before moving
+        self._release_at: dict[str, float] = {}  # held node -> odometry past its junction
         self._stop_cause: _StopCause | None = None
         self._stop_reason = ""
 
@@ -317,6 +320,16 @@ class Planner:
             if inp.now - since >= self.config.renew_interval_s:
                 self._send_reserve(node, inp.now, actions, acquire=False)
 
+    def _release_cleared(self, odometry_m: float, actions: list[Action]) -> None:
+        """Give back each held node whose junction the car has left (a node held for a
+        whole leg would deadlock two cars meeting on a two-way street)."""
+        for node, at in list(self._release_at.items()):
+            if odometry_m >= at:
+                del self._release_at[node]
+                if node in self._held:
+                    actions.append(Action("release", node, self._booking))
+                    del self._held[node]
+
     def _release(self, actions: list[Action], *, keep: Sequence[str]) -> None:
         for node in [n for n in self._held if n not in keep]:
             actions.append(Action("release", node, self._booking))
@@ -375,6 +388,7 @@ class Planner:
             waiting = self._await_departure(inp, actions)
             if waiting is not None:
                 return waiting
+        self._release_cleared(inp.odometry_m, actions)
         self._reserve_next(inp, actions)
 
         step = tracker.expected
@@ -418,6 +432,7 @@ class Planner:
         assert node is not None
         if node in self._held:
             self._depart = None
+            self._release_at[node] = inp.odometry_m + self.config.depart_hold_m + 0.3
             return None
         if self._server_lost:
             return self._stop(_StopCause.SERVER, actions, f"server lost before leaving {node}")
@@ -462,6 +477,7 @@ class Planner:
         if self._pending == node:  # reached before any answer came: no hold to keep
             self._pending, self._busy = None, False
         self._release(actions, keep=(node,))
+        self._release_at = {node: inp.odometry_m + self.config.junction_clear_m}
         self._approach = False
         self._hold_turn = lane_command(tracker.current.turn, self.config.localization.side)
         self._hold_until_m = inp.odometry_m + self.config.junction_exit_m

@@ -321,3 +321,19 @@ def test_a_car_before_its_first_junction_holds_that_node_before_moving() -> None
     assert releases.index("A") < releases.index("B")
     held = {n for k, n in run.kinds("reserve")} - set(releases)
     assert held == set()
+
+
+def test_a_node_is_given_back_once_the_car_has_left_its_junction() -> None:
+    # Held for the whole next leg, a node would deadlock two cars meeting on a two-way
+    # street (each holding the node the other needs next).
+    run = Run(assignment=booking())
+    run.frames(3)
+    run.pass_node("B")
+    assert ("release", "B") not in run.kinds("release")
+    run.frames(int(1.2 / (0.16 * DT)))  # drive on ~1.2 m, well past B's junction
+    assert ("release", "B") in run.kinds("release")
+    assert run.planner.state is CarState.DRIVING
+    run.pass_node("C")
+    run.pass_node("D")
+    assert run.planner.state is CarState.ARRIVED
+    assert run.kinds("release").count(("release", "B")) == 1
