@@ -162,6 +162,7 @@ class FleetClient:
         self._outbox_cond = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._service = "in_service"
 
     # ------------------------------------------------------------------ registration
     def register(self) -> str:
@@ -385,6 +386,7 @@ class FleetClient:
                     )
                     if response.status_code != 200:
                         raise _error_from(response)
+                    self._note_service(response)
                     if failing:
                         log.info("fleet: heartbeat accepted again")
                     failing = False
@@ -393,6 +395,24 @@ class FleetClient:
                     log.log(level, "fleet: heartbeat failed: %s", exc)
                     failing = True
             self._status_changed.wait(self.config.heartbeat_s)
+
+    def _note_service(self, response: requests.Response) -> None:
+        try:
+            service = response.json().get("service")
+        except ValueError:
+            return
+        if isinstance(service, str):
+            with self._lock:
+                if service != self._service:
+                    log.info("fleet: operator set this car %s", service)
+                self._service = service
+
+    @property
+    def service(self) -> str:
+        """What the operator says of this car: `in_service`, `paused` or `out_of_service`
+        (as of the last heartbeat answer; `in_service` until one came)."""
+        with self._lock:
+            return self._service
 
     # ------------------------------------------------------------------ sender thread
     def _sender_loop(self) -> None:

@@ -223,7 +223,12 @@ class CarRuntime:
             )
         )
         t4 = time.perf_counter()
-        self.board.set_wheel_speeds(out.left_mps, out.right_mps)
+        if self.fleet.service != "in_service":
+            # An operator paused the car (or took it out of service): it stands still
+            # and goes on once released; its trip, reservations and reports are kept.
+            self.board.set_wheel_speeds(0.0, 0.0)
+        else:
+            self.board.set_wheel_speeds(out.left_mps, out.right_mps)
         t5 = time.perf_counter()
         self._command = out.command
         self._carry_out(out)

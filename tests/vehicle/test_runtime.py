@@ -78,7 +78,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 @pytest.fixture(scope="module")
 def server_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("fleet-server")
-    with running_server(data, fleet_key=KEY) as (base, _):
+    # a short liveness timeout: a car of an earlier test goes offline, never booked again
+    with running_server(data, fleet_key=KEY, extra=["--liveness-timeout", "2"]) as (base, _):
         yield base
 
 
@@ -163,6 +164,82 @@ def test_a_booked_trip_is_driven_reported_and_closed(server_base, emulator, tmp_
         assert reservations.json()["reservations"] == []  # every node given back
         timings = runtime.timings.summary()
         assert timings["total"]["n"] > 20
+    finally:
+        stop.set()
+        loop.join(timeout=5)
+        runtime.close()
+        fleet.close()
+
+
+@pytest.mark.slow
+def test_an_operator_pause_holds_the_car_still_until_released(server_base, emulator):
+    city = default_city()
+    (frm, node) = sorted(city.edges)[1]
+    destination = next(n for n in sorted(city.nodes) if n not in (frm, node))
+    fleet = FleetClient(
+        FleetClientConfig(server_url=server_base, fleet_key=KEY, name="pause", heartbeat_s=0.1)
+    )
+    board = SerialMotorBoardAdapter(SerialBoardConfig(port=emulator.path))
+    runtime = CarRuntime(
+        camera=ClockCamera(),
+        board=board,
+        fleet=fleet,
+        lane=Straight(),
+        detector=ShownSign(),
+        node=node,
+        from_node=frm,
+        config=RuntimeConfig(booking_poll_s=0.1),
+    )
+    car_id = fleet.register()
+    stop = threading.Event()
+    runtime.start()
+    loop = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
+    loop.start()
+    operator = {"X-Fleet-Key": KEY}
+    try:
+        station = requests.post(
+            f"{server_base}/devices",
+            json={"kind": "station", "name": "s2"},
+            headers=operator,
+            timeout=5,
+        ).json()["token"]
+        auth = {"Authorization": f"Bearer {station}"}
+
+        def booked_ours() -> bool:
+            r = requests.post(
+                f"{server_base}/bookings",
+                json={"destination": destination},
+                headers=auth,
+                timeout=5,
+            )
+            if r.status_code != 201:
+                return False
+            if r.json()["car"] != car_id:  # another test's car, not yet offline
+                requests.post(
+                    f"{server_base}/bookings/{r.json()['id']}/cancel", headers=auth, timeout=5
+                )
+                return False
+            return True
+
+        wait_until(booked_ours)
+        wait_until(lambda: sum(emulator.commanded_mps()) > 0.05)
+        r = requests.put(
+            f"{server_base}/cars/{car_id}/service",
+            json={"service": "paused"},
+            headers=operator,
+            timeout=5,
+        )
+        assert r.status_code == 200, r.text
+        wait_until(lambda: emulator.commanded_mps() == (0.0, 0.0))
+        time.sleep(0.5)
+        assert emulator.commanded_mps() == (0.0, 0.0)  # it stays still
+        requests.put(
+            f"{server_base}/cars/{car_id}/service",
+            json={"service": "in_service"},
+            headers=operator,
+            timeout=5,
+        )
+        wait_until(lambda: sum(emulator.commanded_mps()) > 0.05)
     finally:
         stop.set()
         loop.join(timeout=5)
