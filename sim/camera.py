@@ -66,13 +66,13 @@ class PinholeCamera:
     def _mount(self, pitch_deg: float, roll_deg: float) -> None:
         p, r = math.radians(pitch_deg), math.radians(roll_deg)
         cp, sp, cr, sr = math.cos(p), math.sin(p), math.cos(r), math.sin(r)
-        # Camera axes in the car frame (forward, left, up) before roll: right, down, optical.
-        x0 = np.array([0.0, -1.0, 0.0])
-        y0 = np.array([-sp, 0.0, -cp])
-        z0 = np.array([cp, 0.0, -sp])
-        # Positive roll turns the camera clockwise about its optical axis (as seen from
-        # behind), so the scene appears turned anticlockwise in the image.
-        self._axes_car = np.stack([cr * x0 - sr * y0, sr * x0 + cr * y0, z0])
+        # Camera axes in the car frame (forward, left, up) before roll: right (0, -1, 0),
+        # down (-sp, 0, -cp), optical (cp, 0, -sp). Positive roll turns the camera
+        # clockwise about its optical axis (as seen from behind), so the scene appears
+        # turned anticlockwise in the image: x = cr right - sr down, y = sr right + cr down.
+        self._axes_car = np.array(
+            [[sr * sp, -cr, sr * cp], [-cr * sp, -sr, -cr * cp], [cp, 0.0, -sp]]
+        )
 
     def jittered(
         self, *, height_m: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0

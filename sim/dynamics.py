@@ -9,7 +9,7 @@ the path the wheels describe.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from city.kinematics import CarGeometry
 from sim.pose import Pose, wrap_angle
@@ -71,28 +71,25 @@ def step(
     left, right = state.v_left, state.v_right
     n = max(1, math.ceil(dt / config.max_substep_s - 1e-9))
     h = dt / n
+    # The lag's decay and the acceleration limit are the same for every sub-step.
+    tau = config.motor_time_constant_s
+    decay = math.exp(-h / tau) if tau else 0.0
+    max_change = config.max_wheel_accel_mps2 * h
     for _ in range(n):
-        new_left = _wheel(left, target_left, h, config)
-        new_right = _wheel(right, target_right, h, config)
+        new_left = _wheel(left, target_left, tau, decay, max_change)
+        new_right = _wheel(right, target_right, tau, decay, max_change)
         # Mean speeds over the sub-step, held constant: an exact arc.
         v = (left + new_left + right + new_right) / 4.0
         omega = (new_right + right - new_left - left) / (2.0 * wheel_base)
         x, y, heading = _arc(x, y, heading, v, omega, h)
         left, right = new_left, new_right
-    return replace(
-        state,
-        pose=Pose(x, y, wrap_angle(heading)),
-        v_left=left,
-        v_right=right,
-        wheel_base_m=wheel_base,
-    )
+    return CarState(Pose(x, y, wrap_angle(heading)), left, right, wheel_base)
 
 
-def _wheel(speed: float, target: float, h: float, config: DynamicsConfig) -> float:
-    """One wheel's speed after `h` seconds of first-order lag, limited in acceleration."""
-    tau = config.motor_time_constant_s
-    lagged = target if tau == 0 else target + (speed - target) * math.exp(-h / tau)
-    max_change = config.max_wheel_accel_mps2 * h
+def _wheel(speed: float, target: float, tau: float, decay: float, max_change: float) -> float:
+    """One wheel's speed after one sub-step of first-order lag (`decay` = exp(-h/tau)),
+    its change limited to `max_change`."""
+    lagged = target if tau == 0 else target + (speed - target) * decay
     return speed + max(-max_change, min(max_change, lagged - speed))
 
 
