@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from city import City, CityError, NoRouteError
 from server.errors import ApiError, Conflict, Forbidden, NotFound
+from server.make_way import ParkedCar, in_the_way, parking_route, route_roads
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def booking_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": doc["_id"],
         "car": doc["car"],
-        "station": doc["station"],
+        "station": doc.get("station"),
+        "kind": doc.get("kind", "trip"),
         "destination": doc["destination"],
         "route": doc["route"],
         "stream_url": doc.get("stream_url"),
@@ -226,8 +228,103 @@ class Fleet:
                 self._release(car_id, booking_id)
                 continue
             log.info("booking %s: car %s %s -> %s", booking_id, car_id, node, destination)
+            self._make_way(doc["route"], car_id)
             return booking_view(doc)
         raise NoCarAvailable("no car is ready to take this trip; try again shortly")
+
+    def _make_way(self, route: dict[str, Any], moving_car: str, depth: int = 0) -> None:
+        """Send the idle cars parked on `route`'s roads somewhere out of the way
+        (see server/make_way.py). Best effort: a car that cannot be claimed stays."""
+        nodes = [step["node"] for step in route["steps"]]
+        idle = self._idle_cars(exclude=moving_car)
+        avoid = self._roads_to_keep_clear(idle) | route_roads(nodes)
+        for car in in_the_way(nodes, idle):
+            self._relocate(car, avoid, depth=depth)
+
+    def _make_way_after_arrival(self, car_id: str, node: str, from_node: str | None) -> None:
+        """A car that just stopped on a road an open booking will drive moves on."""
+        car = ParkedCar(car_id, node, from_node)
+        if car.road is None:
+            return
+        idle = self._idle_cars(exclude=car_id)
+        avoid = self._roads_to_keep_clear(idle)
+        on_routes = set()
+        for booking in self.db.bookings.find({"open": True}, {"route": 1, "passed": 1}):
+            on_routes |= route_roads([s["node"] for s in booking["route"]["steps"]])
+        if car.road in on_routes:
+            self._relocate(car, avoid | on_routes, require_ready=False)
+
+    def _idle_cars(self, *, exclude: str) -> list[ParkedCar]:
+        return [
+            ParkedCar(c["_id"], c["node"], c.get("from_node"))
+            for c in self.db.cars.find(
+                {"booking": None, "_id": {"$ne": exclude}, "node": {"$ne": None}},
+                {"node": 1, "from_node": 1},
+            )
+        ]
+
+    def _roads_to_keep_clear(self, idle: list[ParkedCar]) -> set[tuple[str, str]]:
+        """Roads where a car is parked, and the last road of every open booking."""
+        keep = {c.road for c in idle if c.road is not None}
+        for booking in self.db.bookings.find({"open": True}, {"route": 1}):
+            steps = booking.get("route", {}).get("steps", [])
+            if len(steps) >= 2:
+                keep.add((steps[-2]["node"], steps[-1]["node"]))
+        return keep
+
+    def _relocate(
+        self,
+        car: ParkedCar,
+        avoid: set[tuple[str, str]],
+        *,
+        depth: int = 0,
+        require_ready: bool = True,
+    ) -> None:
+        target = parking_route(self.city, car, avoid)
+        if target is None:
+            log.warning("car %s stands on a trip's road with nowhere to go", car.car_id)
+            return
+        t = now()
+        booking_id = f"rl-{secrets.token_hex(8)}"
+        guard: dict[str, Any] = {
+            "_id": car.car_id,
+            "booking": None,
+            "node": car.node,
+            "service": IN_SERVICE,
+            "last_seen": {"$gte": self.cutoff(t)},
+        }
+        if require_ready:
+            guard["state"] = "ready"
+        claim = self.db.cars.update_one(guard, {"$set": {"booking": booking_id, "claimed_at": t}})
+        if claim.modified_count != 1:
+            log.warning("car %s is in the way and cannot be moved now", car.car_id)
+            return
+        doc = {
+            "_id": booking_id,
+            "kind": "relocation",
+            "car": car.car_id,
+            "station": None,
+            "origin": car.node,
+            "destination": target.goal,
+            "route": target.to_dict(),
+            "stream_url": None,
+            "stream_token": secrets.token_urlsafe(16),
+            "status": "assigned",
+            "open": True,
+            "passed": [],
+            "reason": "making way for a trip",
+            "created_at": t,
+            "updated_at": t,
+        }
+        try:
+            self.db.bookings.insert_one(doc)
+        except DuplicateKeyError:
+            self._release(car.car_id, booking_id)
+            return
+        avoid.add((target.nodes[-2], target.nodes[-1]))
+        log.info("relocation %s: car %s %s -> %s", booking_id, car.car_id, car.node, target.goal)
+        if depth < 2:
+            self._make_way(doc["route"], car.car_id, depth + 1)
 
     def get_booking(self, booking_id: str, *, check_car: bool = True) -> dict[str, Any]:
         """The booking; with `check_car`, an open booking of a silent car is failed first."""
@@ -314,13 +411,20 @@ class Fleet:
             {"$set": {"node": node, "from_node": self._arrived_from(from_node, node)}},
         )
         log.info("booking %s: rerouted from %s", booking_id, node)
+        self._make_way(route, car_id)
         doc.update(route=route, updated_at=t, status="driving")
         doc.pop("progress_index", None)
         return booking_view(doc)
 
     def arrived(self, booking_id: str, car_id: str) -> dict[str, Any]:
         doc = self.booking_for(booking_id, car_id, "car")
-        return self._finish(doc, "arrived", node=doc["destination"])
+        was_open = bool(doc.get("open"))
+        view = self._finish(doc, "arrived", node=doc["destination"])
+        if was_open:
+            steps = doc["route"]["steps"]
+            came_from = steps[-2]["node"] if len(steps) >= 2 else None
+            self._make_way_after_arrival(car_id, doc["destination"], came_from)
+        return view
 
     def _arrived_from(self, from_node: str | None, node: str) -> str | None:
         """`from_node` if the road from_node → node exists, else None (heading unknown)."""

@@ -122,7 +122,14 @@ class ProgressIn(_Strict):
 class BookingOut(BaseModel):
     id: str
     car: str
-    station: str
+    station: str | None = Field(description="the booking station; null for a relocation")
+    kind: Literal["trip", "relocation"] = Field(
+        default="trip",
+        description=(
+            "`trip`: booked by a station; `relocation`: the server moves an idle car that "
+            "stands on a trip's road out of the way"
+        ),
+    )
     destination: str
     route: RouteOut
     stream_url: str | None
