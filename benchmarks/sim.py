@@ -4,8 +4,8 @@ Lane frames are timed as the generator makes them (render + randomise + JPEG +
 manifest record, the ego car's and the traffic's simulation, each episode's new look),
 on one core, without process start-up. Detection images likewise (scene + annotation
 XML + JPEG, one look per 64 images). The process is set up as the generators set up
-theirs (`keep_freed_memory`; `--default-malloc` leaves glibc's defaults, to show what
-that is worth).
+theirs (`prepare_process`: OpenCV single-threaded, freed memory kept for reuse;
+`--default-malloc` leaves glibc's malloc defaults, to show what that is worth).
 
 Rates are per CPU second of the process (what one core does when it has it to itself;
 on a shared machine the wall-clock rate also counts the time other jobs took the
@@ -27,12 +27,14 @@ import time
 from datetime import date
 from pathlib import Path
 
+import cv2
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from city import default_city  # noqa: E402
 from sim.datasets.detect import DetectDatasetConfig, _SceneMaker  # noqa: E402
 from sim.datasets.lane import LaneDatasetConfig, _EpisodeMaker, generate_lane_dataset  # noqa: E402
-from sim.datasets.parallel import keep_freed_memory  # noqa: E402
+from sim.datasets.parallel import prepare_process  # noqa: E402
 
 
 def pin_one_core() -> None:
@@ -108,8 +110,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    if not args.default_malloc:
-        keep_freed_memory()  # as the generators set their processes up
+    if args.default_malloc:
+        cv2.setNumThreads(1)
+    else:
+        prepare_process()  # as the generators set their processes up
     long_result = long_run(args.long) if args.long else None
     pin_one_core()
     (lane, lane_wall), (detect, detect_wall) = lane_rate(args.frames), detect_rate(args.images)
@@ -117,7 +121,7 @@ def main() -> None:
         f"\n### Simulator — {date.today()} — {os.cpu_count()} cores, {platform.machine()}, "
         f"Python {platform.python_version()}\n"
     )
-    malloc = "glibc defaults" if args.default_malloc else "keep_freed_memory"
+    malloc = "glibc malloc defaults" if args.default_malloc else "prepare_process"
     print(f"One core, {malloc}.\n")
     print("| what | per CPU second | per wall second | target | vs real time (20 frames/s) |")
     print("|---|---:|---:|---:|---:|")

@@ -29,7 +29,7 @@ from city import City, default_city, load_city, sign_names
 from sim.appearance import Appearance
 from sim.camera import CameraConfig
 from sim.datasets.output import DatasetError, prepare_output
-from sim.datasets.parallel import default_workers, keep_freed_memory, ordered_map
+from sim.datasets.parallel import default_workers, ordered_map, prepare_process
 from sim.datasets.voc import VocObject, annotation_xml, label_map_pbtxt
 from sim.pose import Pose
 from sim.render import CAR_COLOURS, CarBody, Renderer
@@ -311,7 +311,7 @@ def generate_detect_dataset(
     names = classes()
     maker = _SceneMaker(city, config)
     workers = config.workers or default_workers()
-    keep_freed_memory()  # before the workers fork: they inherit it
+    prepare_process()  # before the workers fork: they inherit it
     splits: dict[str, list[str]] = {"train": [], "val": []}
     presence: dict[str, dict[str, int]] = {c: {} for c in names}
     counts: Counter[str] = Counter()

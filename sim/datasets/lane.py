@@ -28,7 +28,7 @@ from city import City, default_city, load_city, wheel_speeds
 from sim.appearance import Appearance
 from sim.camera import CameraConfig
 from sim.datasets.output import DatasetError, prepare_output
-from sim.datasets.parallel import default_workers, keep_freed_memory, ordered_map
+from sim.datasets.parallel import default_workers, ordered_map, prepare_process
 from sim.datasets.traffic import Traffic
 from sim.expert import ExpertConfig, ExpertDriver, RecoveryNoise
 from sim.path import RoutePath
@@ -164,7 +164,7 @@ def generate_lane_dataset(
     (out / "frames").mkdir()
     workers = config.workers or default_workers()
     maker = _EpisodeMaker(city, config)
-    keep_freed_memory()  # before the workers fork: they inherit it
+    prepare_process()  # before the workers fork: they inherit it
     # An upper bound on the episodes needed; the run stops as soon as it has its frames.
     max_episodes = config.frames + 1
     written = 0

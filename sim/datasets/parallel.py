@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+import cv2
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,18 @@ _MMAP_THRESHOLD = 32 << 20  # glibc's largest
 _TRIM_THRESHOLD = 128 << 20
 
 
+def prepare_process() -> None:
+    """Set a generator's process up before its workers fork (they inherit it).
+
+    OpenCV runs single-threaded: the generators already use every core with one worker
+    process each, and OpenCV's own thread pool on top would only make the workers'
+    threads compete for the same cores. Freed memory is kept for reuse
+    (`keep_freed_memory`).
+    """
+    cv2.setNumThreads(1)
+    keep_freed_memory()
+
+
 def keep_freed_memory() -> bool:
     """Let glibc's malloc keep and reuse freed blocks up to 32 MB instead of returning them.
 
@@ -34,9 +48,8 @@ def keep_freed_memory() -> bool:
     outputs, JPEG buffers). Above glibc's default threshold each of those is a fresh
     `mmap`, and every one of its pages faults on first touch: a third of the cost of a
     colour transform on a 320x240 frame. Kept on the heap, they are reused, and the
-    process's memory stays at its high-water mark (flat over a long run). Call it in the
-    parent before the workers fork (they inherit it). Returns False where the C library
-    is not glibc (nothing is changed there).
+    process's memory stays at its high-water mark (flat over a long run). Returns False
+    where the C library is not glibc (nothing is changed there).
     """
     name = ctypes.util.find_library("c")
     try:

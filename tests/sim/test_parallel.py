@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sim.datasets.parallel import ordered_map
+import platform
+
+import cv2
+
+from sim.datasets.parallel import keep_freed_memory, ordered_map, prepare_process
 
 
 def square(i: int) -> int:
@@ -20,3 +24,14 @@ def test_stopping_early_ends_the_workers():
     taken = [next(results) for _ in range(5)]
     results.close()
     assert taken == [0, 1, 4, 9, 16]
+
+
+def test_prepare_process_keeps_opencv_single_threaded() -> None:
+    threads = cv2.getNumThreads()
+    try:
+        prepare_process()
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(threads)
+    # glibc takes the thresholds; another C library is left as it is.
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
