@@ -58,6 +58,9 @@ def start_server(
         str(threads),
         "--liveness-timeout",
         "60",
+        # One station here books as fast as the server allows: no per-station limit.
+        "--booking-limit",
+        "off",
     ]
     if db:
         cmd += ["--db", db, "--database", f"bench_{os.getpid()}"]

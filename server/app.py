@@ -8,7 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
+from flask import Response, request
 from pymongo.database import Database
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from city import City, default_city, load_city
 from server.api import bookings, cars, devices, health, operator, reservations
@@ -19,6 +21,7 @@ from server.config import ServerConfig
 from server.db import connect, ensure_indexes
 from server.errors import JsonRequest, error_response, install_error_handlers
 from server.fleet import Fleet
+from server.ratelimit import RateLimit
 from server.reservations import Reservations
 from server.waiters import AssignmentWaiters
 
@@ -84,11 +87,19 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         city=city,
         fleet=fleet,
         reservations=node_reservations,
-        tokens=TokenCache(),
+        tokens=TokenCache(ttl_s=config.token_cache_s),
         waiters=AssignmentWaiters(fleet.assignments, interval_s=config.poll_interval_s),
         city_document=city.to_dict(),
         version=_version(),
+        register_limit=RateLimit("registration", config.register_limit),
+        booking_limit=RateLimit("booking", config.booking_limit),
     )
+    if config.trusted_proxies:
+        # Behind N reverse proxies the client's address is the Nth from the right in
+        # X-Forwarded-For; rate limits per client depend on it.
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    _install_security_headers(app)
 
     @app.error_processor
     def _validation_error(error: HTTPError):  # noqa: ANN202 - apiflask callback
@@ -124,6 +135,25 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
             fleet, node_reservations, config.reaper_interval_s, indexes_ready=indexes_ready
         )
     return app
+
+
+# Answers carry tokens (registration) and booking details: never cached, never sniffed.
+API_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _install_security_headers(app: APIFlask) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in API_HEADERS.items():
+            if name == "Cache-Control" and request.path.endswith("/openapi.json"):
+                continue
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _try_ensure_indexes(db: Database, *, quiet: bool = False) -> bool:

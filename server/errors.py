@@ -6,7 +6,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Request, Response, jsonify
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    ServerSelectionTimeoutError,
+    WriteConcernError,
+)
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -18,9 +23,17 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
         if code is not None:
             self.code = code
         if status is not None:
@@ -67,6 +80,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
 }
 
 
@@ -82,7 +96,9 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -93,6 +109,8 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServerSelectionTimeoutError)
     @app.errorhandler(ConnectionFailure)
     @app.errorhandler(ExecutionTimeout)
+    # A replica set without a reachable majority: the write may not be durable; retry.
+    @app.errorhandler(WriteConcernError)
     def _db_down(exc: Exception) -> Response:
         log.warning("database unavailable: %s", type(exc).__name__)
         return error_response(503, "database_unavailable", "the database is unavailable")

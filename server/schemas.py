@@ -36,6 +36,19 @@ class DeviceOut(BaseModel):
     token: str = Field(description="bearer token; shown once, stored hashed")
 
 
+class DeviceInfoOut(BaseModel):
+    id: str
+    kind: Literal["car", "station"]
+    name: str
+    created_at: str | None = Field(description="ISO 8601 UTC")
+    revoked: bool = Field(description="its token no longer works")
+    revoked_at: str | None = Field(description="ISO 8601 UTC, or null")
+
+
+class DeviceListOut(BaseModel):
+    devices: list[DeviceInfoOut]
+
+
 class RouteStep(BaseModel):
     node: str
     sign: str

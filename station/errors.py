@@ -43,7 +43,13 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
-        codes = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
+        codes = {
+            400: "invalid_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            429: "rate_limited",
+        }
         return error_response(status, codes.get(status, "http_error"), exc.description or "")
 
     @app.errorhandler(Exception)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request
+from flask.blueprints import BlueprintSetupState
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from station.errors import StationError
 from station.proxy import relay_stream
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 SERVICES = ("in_service", "paused", "out_of_service")
+# Fleet-key guesses from one address (a visitor on the station's network) are slowed to this.
+LOGIN_LIMIT = parse("10/minute")
 
 
 def _station():  # noqa: ANN202 - the app's Station (avoids an import cycle)
@@ -29,8 +35,19 @@ def page() -> str:
     return render_template("operator.html", station_name=_station().config.name)
 
 
+@bp.record_once
+def _init_login_limiter(state: BlueprintSetupState) -> None:
+    state.app.extensions["operator_login_limiter"] = MovingWindowRateLimiter(MemoryStorage())
+
+
+def _login_limiter() -> MovingWindowRateLimiter:
+    return current_app.extensions["operator_login_limiter"]
+
+
 @bp.post("/login")
 def login() -> Response | tuple[str, int]:
+    if not _login_limiter().hit(LOGIN_LIMIT, "operator-login", request.remote_addr or "-"):
+        raise StationError(429, "rate_limited", "too many login attempts; wait a minute")
     given = request.form.get("key", "")
     expected = _station().config.fleet_key
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):

@@ -8,6 +8,7 @@ import signal
 import threading
 from pathlib import Path
 
+from pixelopolis.commands._secrets import add_fleet_key_arguments, require_fleet_key
 from pixelopolis.errors import UsageError
 
 log = logging.getLogger("pixelopolis.car")
@@ -23,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--server", required=True, help="fleet server URL (http://host:port)")
-    p.add_argument("--fleet-key", required=True, help="fleet key used to register the car")
+    add_fleet_key_arguments(p, purpose="used to register the car")
     p.add_argument("--name", default="car", help="the car's name on the server (default car)")
     p.add_argument(
         "--camera",
@@ -61,13 +62,14 @@ def run_car(args: argparse.Namespace) -> int:
 
     if args.stream_port is not None and not 0 <= args.stream_port <= 65535:
         raise UsageError(f"--stream-port: must be within 0..65535, got {args.stream_port}")
+    fleet_key = require_fleet_key(args)
     try:
         config = with_stream_port(
             load_car_config(args.config), args.stream_port, args.advertise_host
         )
         fleet_config = FleetClientConfig(
             server_url=args.server,
-            fleet_key=args.fleet_key,
+            fleet_key=fleet_key,
             name=args.name,
             state_file=Path(args.state_file) if args.state_file else None,
         )

@@ -8,6 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
+from pixelopolis.commands._secrets import add_fleet_key_arguments, fleet_key_from
 from pixelopolis.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="data folder of the embedded database "
         "(default: $PIXELOPOLIS_DATA, else ./pixelopolis-data)",
     )
-    p.add_argument(
-        "--fleet-key",
-        help="key devices register with (default: $PIXELOPOLIS_FLEET_KEY, else generated)",
-    )
+    add_fleet_key_arguments(p, purpose="devices register with (none given: one is generated)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--threads", type=int, default=64, help="threads per worker (default 64)")
     p.add_argument("--city", help="city file (default: the shipped town)")
@@ -50,12 +48,29 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(default: $PIXELOPOLIS_RESERVATION_LEASE, else 10)",
     )
     p.add_argument("--database", default="pixelopolis", help="database name (default pixelopolis)")
+    p.add_argument(
+        "--register-limit",
+        help="device registrations per client address and worker, e.g. '60/minute', or 'off' "
+        "(default: $PIXELOPOLIS_REGISTER_LIMIT, else 60/minute)",
+    )
+    p.add_argument(
+        "--booking-limit",
+        help="bookings per station and worker, e.g. '30/minute;5/second', or 'off' "
+        "(default: $PIXELOPOLIS_BOOKING_LIMIT, else 30/minute;5/second)",
+    )
+    p.add_argument(
+        "--trusted-proxies",
+        type=int,
+        default=None,
+        help="reverse proxies in front whose X-Forwarded-For is trusted "
+        "(default: $PIXELOPOLIS_TRUSTED_PROXIES, else 0)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from city import CityError, load_city
-    from server.config import ConfigError, ServerConfig, env_float
+    from server.config import ConfigError, ServerConfig, env_float, env_int
     from server.embedded import EmbeddedDatabase, EmbeddedDatabaseError
     from server.runner import HttpConfig, check_port_free, serve
 
@@ -64,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             load_city(args.city)
         except CityError as exc:
             raise UsageError(str(exc)) from exc
-    fleet_key = args.fleet_key or os.environ.get("PIXELOPOLIS_FLEET_KEY")
+    fleet_key = fleet_key_from(args)
     generated = not fleet_key
     if generated:
         fleet_key = secrets.token_urlsafe(24)
@@ -80,19 +95,34 @@ def run(args: argparse.Namespace) -> int:
         lease = args.reservation_lease
         if lease is None:
             lease = env_float("PIXELOPOLIS_RESERVATION_LEASE", 10.0)
+        limits = {
+            "register_limit": args.register_limit
+            or os.environ.get("PIXELOPOLIS_REGISTER_LIMIT")
+            or ServerConfig.register_limit,
+            "booking_limit": args.booking_limit
+            or os.environ.get("PIXELOPOLIS_BOOKING_LIMIT")
+            or ServerConfig.booking_limit,
+        }
+        proxies = args.trusted_proxies
+        if proxies is None:
+            proxies = env_int("PIXELOPOLIS_TRUSTED_PROXIES", 0)
+        settings = {
+            "fleet_key": fleet_key,
+            "database": args.database,
+            "city_path": Path(args.city) if args.city else None,
+            "liveness_timeout_s": liveness,
+            "reservation_lease_s": lease,
+            "trusted_proxies": proxies,
+            **limits,
+        }
+        # Every setting (a given URI included) is checked before the port or data is taken.
+        ServerConfig(mongodb_uri=uri or "mongodb://127.0.0.1", **settings)
         check_port_free(http.host, http.port)
         if uri is None:
             data = Path(args.data or os.environ.get("PIXELOPOLIS_DATA") or "pixelopolis-data")
             embedded = EmbeddedDatabase(data.resolve())
             uri = embedded.start()
-        config = ServerConfig(
-            mongodb_uri=uri,
-            fleet_key=fleet_key,
-            database=args.database,
-            city_path=Path(args.city) if args.city else None,
-            liveness_timeout_s=liveness,
-            reservation_lease_s=lease,
-        )
+        config = ServerConfig(mongodb_uri=uri, **settings)
         where = f"embedded database in {embedded.data_dir}" if embedded else "MongoDB at --db"
         print(
             f"Pixelopolis fleet server on http://{args.host}:{args.port}/api/v1 ({where})",

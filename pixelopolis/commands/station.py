@@ -6,6 +6,7 @@ import argparse
 import logging
 import socket
 
+from pixelopolis.commands._secrets import add_fleet_key_arguments, require_fleet_key
 from pixelopolis.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "It registers with the fleet server as a station; the operator page is at /operator.",
     )
     p.add_argument("--server", required=True, help="fleet server URL (http://host:8000)")
-    p.add_argument("--fleet-key", required=True, help="fleet key used to register the station")
+    add_fleet_key_arguments(p, purpose="used to register the station")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8100, help="port to serve on (default 8100)")
     p.add_argument("--name", default="station", help="station name")
@@ -36,10 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from station import FleetError, StationConfig, StationConfigError, create_app
     from station.runner import serve
 
+    fleet_key = require_fleet_key(args)
     try:
         config = StationConfig(
             server_url=args.server,
-            fleet_key=args.fleet_key,
+            fleet_key=fleet_key,
             name=args.name,
             host=args.host,
             port=args.port,

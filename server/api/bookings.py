@@ -24,6 +24,7 @@ CLOSED = {409: "The booking is already closed, or the node is not ahead on its r
 @authenticate("station")
 def book(json_data: BookingIn) -> dict:
     svc = services()
+    svc.booking_limit.hit(current_device().id)
     booking = svc.fleet.book(current_device().id, json_data.destination)
     svc.waiters.notify(booking["car"], booking)
     return booking

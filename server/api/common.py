@@ -11,6 +11,7 @@ from city import City
 from server.auth import TokenCache
 from server.config import ServerConfig
 from server.fleet import Fleet
+from server.ratelimit import RateLimit
 from server.reservations import Reservations
 from server.waiters import AssignmentWaiters
 
@@ -21,6 +22,7 @@ ERRORS = {
     401: "Missing or unknown token",
     403: "Not this device's to do",
     404: "No such thing",
+    429: "Too many requests (`rate_limited`, with Retry-After)",
     503: "Database unavailable",
 }
 
@@ -38,6 +40,8 @@ class Services:
     waiters: AssignmentWaiters
     city_document: dict
     version: str
+    register_limit: RateLimit
+    booking_limit: RateLimit
 
 
 def services() -> Services:
