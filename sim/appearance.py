@@ -232,7 +232,7 @@ class FrameEffects:
         gain = math.exp(flicker * (2.0 * u[0] - 1.0) * 1.7)
         tint = 1.0 + 0.3 * flicker * (2.0 * u[1:] - 1.0)
         matrix = np.diag([gain * tint[0], gain, gain * tint[1]]).astype(np.float32)
-        return cv2.transform(image, matrix)
+        return cv2.transform(image, matrix, dst=image)
 
     def apply(self, image: np.ndarray, rng: np.random.Generator | None) -> None:
         """Blur and sensor noise on a BGR `image`, in place, drawn from `rng`; none without."""

@@ -215,15 +215,12 @@ def _random_background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
             cv2.rectangle(image, (x0, y0), (x1, y1), colour, -1)
         else:
             cv2.line(image, (x0, y0), (x1, y1), colour, int(rng.integers(1, 6)))
-    # Grey sensor noise: a random crop of a unit tile from a small bank, scaled, applied
-    # as two saturating adds (its positive and negative parts).
+    # Grey sensor noise: a random crop of a unit tile from a small bank, scaled, added in
+    # one rounding, saturating add.
     sigma = float(rng.uniform(2, 10))
     which, dx, dy = (int(v) for v in rng.integers(0, (_NOISE_BANK, _NOISE_MARGIN, _NOISE_MARGIN)))
     noise = cv2.multiply(_grey_noise(which, w, h)[dy : dy + h, dx : dx + w], sigma)
-    up = cv2.cvtColor(cv2.convertScaleAbs(cv2.max(noise, 0.0)), cv2.COLOR_GRAY2BGR)
-    down = cv2.cvtColor(cv2.convertScaleAbs(cv2.min(noise, 0.0)), cv2.COLOR_GRAY2BGR)
-    cv2.add(image, up, dst=image)
-    cv2.subtract(image, down, dst=image)
+    cv2.add(image, cv2.cvtColor(noise, cv2.COLOR_GRAY2BGR), dst=image, dtype=cv2.CV_8U)
     return image
 
 
