@@ -10,6 +10,7 @@ from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, request
 from pymongo.database import Database
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from city import City, default_city, load_city
@@ -99,7 +100,7 @@ def create_app(config: ServerConfig, *, start_reaper: bool = True) -> APIFlask:
         # X-Forwarded-For; rate limits per client depend on it.
         n = config.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    _install_security_headers(app)
+    _install_request_guards(app)
 
     @app.error_processor
     def _validation_error(error: HTTPError):  # noqa: ANN202 - apiflask callback
@@ -146,7 +147,17 @@ API_HEADERS = {
 }
 
 
-def _install_security_headers(app: APIFlask) -> None:
+def _install_request_guards(app: APIFlask) -> None:
+    @app.before_request
+    def _limit_unsized_bodies() -> None:
+        # A chunked body has no Content-Length for Werkzeug to check up front; it is read
+        # only up to MAX_CONTENT_LENGTH, so a body that fills the limit is too large (a
+        # truncated body would otherwise look like malformed JSON).
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            if len(request.get_data(cache=True)) >= limit:
+                raise RequestEntityTooLarge(f"request body over {limit} bytes")
+
     @app.after_request
     def _headers(response: Response) -> Response:
         for name, value in API_HEADERS.items():
