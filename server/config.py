@@ -36,7 +36,7 @@ class ServerConfig:
     db_timeout_ms: int = 2000
     # Rate limits ("N/second|minute|hour", several joined by ";"; "off" for none), kept
     # in each worker's memory: device registration per client address, bookings per station.
-    register_limit: str = "60/minute"
+    register_limit: str = "120/minute"
     booking_limit: str = "30/minute;5/second"
     # Reverse proxies in front of the server whose X-Forwarded-For is trusted (0: none).
     trusted_proxies: int = 0

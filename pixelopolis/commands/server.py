@@ -50,8 +50,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--database", default="pixelopolis", help="database name (default pixelopolis)")
     p.add_argument(
         "--register-limit",
-        help="device registrations per client address and worker, e.g. '60/minute', or 'off' "
-        "(default: $PIXELOPOLIS_REGISTER_LIMIT, else 60/minute)",
+        help="device registrations per client address and worker, e.g. '120/minute', or 'off' "
+        "(default: $PIXELOPOLIS_REGISTER_LIMIT, else 120/minute)",
     )
     p.add_argument(
         "--booking-limit",
