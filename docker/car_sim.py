@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger("car_sim")
 PIXELOPOLIS = [sys.executable, "-m", "pixelopolis"]
@@ -37,8 +37,15 @@ class CarSimError(Exception):
     """The simulated cars could not start; the message says why."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors are one line and exit code 2, like the `pixelopolis` command's."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="car_sim", description=__doc__.split("\n\n")[0])
     p.add_argument("--server", required=True, help="fleet server URL (http://proxy:8000)")
     p.add_argument("--cars", type=int, default=3, help="simulated cars (1-16, default 3)")
     p.add_argument("--seed", type=int, help="world seed (default: random per container)")

@@ -206,3 +206,21 @@ def test_the_deployment_can_be_scaled_and_pointed_elsewhere(compose_bin, tmp_pat
     assert "--cars=4" in scaled["services"]["car-sim"]["command"]
     assert scaled["secrets"]["fleet_key"]["file"] == str(key)
     assert "k" * 32 not in r.stdout  # compose shows the file's path, never its content
+
+
+def test_car_sim_checks_its_settings_at_start(monkeypatch, capsys):
+    car_sim = _car_sim()
+    monkeypatch.delenv("PIXELOPOLIS_FLEET_KEY", raising=False)
+    monkeypatch.delenv("PIXELOPOLIS_FLEET_KEY_FILE", raising=False)
+    assert car_sim.main(["--server", "http://proxy:8000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == "car_sim: error: fleet key: set PIXELOPOLIS_FLEET_KEY_FILE (or PIXELOPOLIS_FLEET_KEY)"
+    )
+    for argv in (["--server", "proxy:8000"], ["--server", "http://p", "--cars", "40"]):
+        with pytest.raises(SystemExit) as stopped:
+            car_sim.parse_args(argv)
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("car_sim: error: --") and len(err.splitlines()) == 1
