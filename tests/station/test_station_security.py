@@ -58,7 +58,7 @@ def strict_station(mongo_uri: str, db_name: str) -> Iterator[object]:
         yield create_app(StationConfig(server_url=api_base, fleet_key=FLEET_KEY, name="Strict"))
 
 
-def test_the_fleet_servers_429_reaches_the_visitor_as_json(strict_station, cars):
+def test_the_fleet_servers_429_reaches_the_visitor_as_json(strict_station):
     client = strict_station.test_client()
     assert client.post("/api/booking", json={"destination": "E"}).status_code == 409
     r = client.post("/api/booking", json={"destination": "E"})
