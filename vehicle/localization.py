@@ -241,6 +241,17 @@ class RouteTracker:
         assert step is not None
         if self._count(step.sign) >= self.config.hits:
             return [self._reach(step, odometry_m)]
+        after = self._after_expected()
+        if (
+            after is not None
+            and after.sign != step.sign
+            and self._count(after.sign) >= self.config.hits
+            and self._past_half_leg(odometry_m)
+        ):
+            # The expected sign was never in view (e.g. it stands where a curved road
+            # points the camera away) but the next node's is, up close: the car has
+            # passed the expected node — with its turn, the lane command until now.
+            return [self._reach(step, odometry_m, inferred=True)]
 
         events: list[LocalizationEvent] = []
         if "wrong_sign" not in self._reported:
@@ -260,7 +271,7 @@ class RouteTracker:
         if (
             remaining is not None
             and "missed" not in self._reported
-            and -remaining > self.config.miss_margin_m
+            and -remaining > self.config.miss_margin_m + self._next_leg_m()
         ):
             self._reported.add("missed")
             events.append(
@@ -276,17 +287,41 @@ class RouteTracker:
             log.warning("localization: %s: %s", event.kind, event.detail)
         return events
 
+    def _after_expected(self) -> CityRouteStep | None:
+        """The route step after the expected one, if any."""
+        k = self._index + 2
+        return self.steps[k] if k < len(self.steps) else None
+
+    def _past_half_leg(self, odometry_m: float) -> bool:
+        if self.leg_lengths_m is None:
+            return True
+        return odometry_m - self._leg_start_m >= 0.5 * self.leg_lengths_m[self._index]
+
+    def _next_leg_m(self) -> float:
+        """The leg after the expected node: a node is only called missed once the car
+        could have seen the next one's sign instead (see the skip-ahead in `update`)."""
+        legs = self.leg_lengths_m
+        k = self._index + 1
+        return legs[k] if legs is not None and k < len(legs) else 0.0
+
     def _count(self, label: str) -> int:
         return sum(1 for frame in self._history if label in frame)
 
-    def _reach(self, step: CityRouteStep, odometry_m: float) -> LocalizationEvent:
+    def _reach(
+        self, step: CityRouteStep, odometry_m: float, *, inferred: bool = False
+    ) -> LocalizationEvent:
         hits = self._count(step.sign)
+        after = self._after_expected()
         self._index += 1
         self._leg_start_m = odometry_m
-        self._history.clear()
-        self._blocked, self._absent = step.sign, 0
         self._reported.clear()
-        detail = f"{step.sign} in {hits} of the last {self.config.window} frames"
+        if inferred and after is not None:
+            # The next sign's sightings stay: they count towards reaching it.
+            detail = f"{step.sign} never in view; {after.sign} (the next node's) is near"
+        else:
+            self._history.clear()
+            self._blocked, self._absent = step.sign, 0
+            detail = f"{step.sign} in {hits} of the last {self.config.window} frames"
         log.info("localization: reached %s (%s)", step.node, detail)
         return LocalizationEvent("reached", step.node, self._index, detail)
 
