@@ -170,7 +170,7 @@ def run_trips(
         while len(trips) < config.trips or open_trips:
             failed = city.failed_children()
             if failed:
-                raise RuntimeError(f"processes exited during the trips: {failed}")
+                raise RuntimeError(f"exited during the trips: {'; '.join(failed)}")
             state = city.world_state()
             sim_now = state["sim_time_s"]
             if len(trips) < config.trips:
@@ -206,7 +206,7 @@ def _wait_ready(api: _Api, city: CityLaunch, cars: int, timeout_s: float) -> dic
     while time.monotonic() < deadline:
         failed = city.failed_children()
         if failed:
-            raise RuntimeError(f"processes exited before the cars were ready: {failed}")
+            raise RuntimeError(f"exited before the cars were ready: {'; '.join(failed)}")
         listed = api.call("GET", "/cars").json()["cars"]
         ready = {c["id"]: c["name"] for c in listed if c["state"] == "ready" and c["online"]}
         if len(ready) == cars:

@@ -127,16 +127,14 @@ class CityLaunch:
         stdout: Any
         if capture:
             stdout = subprocess.PIPE
-        elif self.config.log_dir is not None:
-            self.config.log_dir.mkdir(parents=True, exist_ok=True)
-            log_file = open(self.config.log_dir / f"{name}.log", "w")  # noqa: SIM115
-            stdout = log_file
         else:
-            stdout = subprocess.DEVNULL
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log_file = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115
+            stdout = log_file
         proc = subprocess.Popen(
             cmd,
             stdout=stdout,
-            stderr=subprocess.STDOUT if (capture or log_file) else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
             text=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touched before exec
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -172,7 +170,7 @@ class CityLaunch:
         while True:
             failed = self.failed_children()
             if failed:
-                raise LaunchError(f"{', '.join(failed)} exited while waiting for {what}")
+                raise LaunchError(f"{'; '.join(failed)} exited while waiting for {what}")
             try:
                 if requests.get(url, timeout=1).ok:
                     return
@@ -264,10 +262,26 @@ class CityLaunch:
             args += ["--config", str(self.config.car_config)]
         self._spawn(car["id"], args)
 
+    @property
+    def log_dir(self) -> Path:
+        """Where each process's output goes (`LaunchConfig.log_dir`, or the work folder)."""
+        return self.config.log_dir or self.work_dir / "logs"
+
     # ------------------------------------------------------------------ checks
     def failed_children(self) -> list[str]:
-        """Names of the processes that exited on their own."""
-        return [c.name for c in self._children if c.proc.poll() is not None]
+        """The processes that exited on their own, each with its exit code and last line."""
+        failed = []
+        for child in self._children:
+            code = child.proc.poll()
+            if code is None:
+                continue
+            last = ""
+            path = self.log_dir / f"{child.name}.log"
+            if child.log_file is not None and path.is_file():
+                lines = path.read_text(errors="replace").strip().splitlines()
+                last = lines[-1][-300:] if lines else ""
+            failed.append(f"{child.name} (exit {code}{': ' + last if last else ''})")
+        return failed
 
     def world_state(self) -> dict[str, Any]:
         return requests.get(f"{self.world['url']}/state", timeout=10).json()
