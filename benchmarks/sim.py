@@ -4,8 +4,7 @@ Lane frames are timed as the generator makes them (render + randomise + JPEG +
 manifest record, the ego car's and the traffic's simulation, each episode's new look),
 on one core, without process start-up. Detection images likewise (scene + annotation
 XML + JPEG, one look per 64 images). The process is set up as the generators set up
-theirs (`prepare_process`: OpenCV single-threaded, freed memory kept for reuse;
-`--default-malloc` leaves glibc's malloc defaults, to show what that is worth).
+theirs (`prepare_process`: OpenCV single-threaded).
 
 Rates are per CPU second of the process (what one core does when it has it to itself;
 on a shared machine the wall-clock rate also counts the time other jobs took the
@@ -26,8 +25,6 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
-
-import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -105,15 +102,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--images", type=int, default=1024)
     parser.add_argument("--long", type=int, default=0, help="frames of the memory run (0: skip)")
-    parser.add_argument(
-        "--default-malloc", action="store_true", help="leave glibc's malloc thresholds as they are"
-    )
     args = parser.parse_args()
 
-    if args.default_malloc:
-        cv2.setNumThreads(1)
-    else:
-        prepare_process()  # as the generators set their processes up
+    prepare_process()  # as the generators set their processes up
     long_result = long_run(args.long) if args.long else None
     pin_one_core()
     (lane, lane_wall), (detect, detect_wall) = lane_rate(args.frames), detect_rate(args.images)
@@ -121,8 +112,7 @@ def main() -> None:
         f"\n### Simulator — {date.today()} — {os.cpu_count()} cores, {platform.machine()}, "
         f"Python {platform.python_version()}\n"
     )
-    malloc = "glibc malloc defaults" if args.default_malloc else "prepare_process"
-    print(f"One core, {malloc}.\n")
+    print("One core, OpenCV single-threaded.\n")
     print("| what | per CPU second | per wall second | target | vs real time (20 frames/s) |")
     print("|---|---:|---:|---:|---:|")
     print(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from pixelopolis.commands._cityfile import check_city_file
+from pixelopolis.commands.evaluate_detect import register_detect
 from pixelopolis.errors import UsageError
 
 
@@ -30,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     drive.add_argument("--logs", help="folder for each process's log")
     drive.add_argument("--json", action="store_true", help="print the summary as JSON")
     drive.set_defaults(handler=run_drive)
+    register_detect(verbs)
 
 
 def run_drive(args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pixelopolis.commands._unbuilt import not_built
 from pixelopolis.errors import UsageError
 
 
@@ -65,11 +64,42 @@ def register(commands: argparse._SubParsersAction) -> None:
     lane.add_argument("--force", action="store_true", help="replace a finished model in --out")
     lane.set_defaults(handler=run_lane)
 
-    detect = verbs.add_parser("detect", help="train the SSD-MobileNet detector")
-    detect.add_argument("--data", required=True, help="dataset folder")
+    detect = verbs.add_parser(
+        "detect",
+        help="train the SSDLite-MobileNetV2 detector (TFLite float32/int8 with post-process)",
+        description="Train the sign-and-car detector on a `pixelopolis sim detect` dataset, "
+        "export it for LiteRT (float32 and full-integer int8 with TFLite_Detection_PostProcess) "
+        "and write a model card. Rerun with the same --out to resume. See docs/training.md.",
+    )
+    detect.add_argument("--data", required=True, help="detection dataset folder (VOC layout)")
     detect.add_argument("--out", required=True, help="output folder")
-    detect.add_argument("--epochs", type=int, help="training epochs")
-    detect.set_defaults(handler=not_built("pixelopolis train detect", 5))
+    detect.add_argument("--epochs", type=int, default=12, help="maximum epochs (default 12)")
+    detect.add_argument("--batch-size", type=int, default=16, help="global batch (default 16)")
+    detect.add_argument("--learning-rate", type=float, default=2e-3, help="peak (default 2e-3)")
+    detect.add_argument("--input-size", type=int, default=224, help="input pixels (default 224)")
+    detect.add_argument(
+        "--alpha", type=float, default=0.5, help="MobileNetV2 width multiplier (default 0.5)"
+    )
+    detect.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: a pass)")
+    detect.add_argument("--max-images", type=int, help="use only the first N images per split")
+    detect.add_argument("--eval-images", type=int, help="validation images scored for mAP")
+    detect.add_argument("--patience", type=int, default=4, help="early-stopping patience")
+    detect.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    detect.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    detect.add_argument(
+        "--strategy",
+        choices=["auto", "mirrored", "multi-worker", "default"],
+        default="auto",
+        help="tf.distribute strategy (auto: multi-worker when TF_CONFIG is set)",
+    )
+    detect.add_argument(
+        "--unseen", help="a second detection dataset (other seed and city) scored in the card"
+    )
+    detect.add_argument(
+        "--reexport", action="store_true", help="redo the exports and card of a finished run"
+    )
+    detect.add_argument("--force", action="store_true", help="replace a finished model in --out")
+    detect.set_defaults(handler=run_detect)
 
 
 def run_lane(args: argparse.Namespace) -> int:
@@ -112,4 +142,51 @@ def run_lane(args: argparse.Namespace) -> int:
             f"{kind}: {e['bytes'] // 1024} KiB, parity max {e['parity']['max_abs']:.1e} "
             f"({'ok' if e['parity']['ok'] else 'FAIL'}), {latency} ms"
         )
+    return 0
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from training.detect import DetectTrainConfig, TrainingError
+    from vehicle.perception import DetectorPreprocess
+
+    try:
+        if args.input_size < 32:
+            raise TrainingError(f"--input-size: must be at least 32, got {args.input_size}")
+        config = DetectTrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            alpha=args.alpha,
+            steps_per_epoch=args.steps_per_epoch,
+            max_images=args.max_images,
+            eval_images=args.eval_images,
+            patience=args.patience,
+            augment=not args.no_augment,
+            seed=args.seed,
+            strategy=args.strategy,
+            preprocess=DetectorPreprocess(size=args.input_size),
+        )
+        if not (Path(args.data) / "labels.txt").is_file():
+            raise TrainingError(f"--data {args.data}: not a detection dataset (no labels.txt)")
+        from training.detect.train import train_detect
+
+        unseen = Path(args.unseen) if args.unseen else None
+        if unseen is not None and not (unseen / "labels.txt").is_file():
+            raise TrainingError(f"--unseen {args.unseen}: not a detection dataset (no labels.txt)")
+        metrics = train_detect(
+            Path(args.data),
+            Path(args.out),
+            config,
+            force=args.force,
+            unseen=unseen,
+            reexport=args.reexport,
+        )
+    except TrainingError as exc:
+        raise UsageError(str(exc)) from exc
+    if not metrics:  # a non-chief worker of a multi-worker run
+        return 0
+    print(f"detector -> {args.out} (model_card.md, detect.keras, detect_*.tflite)")
+    for kind, e in metrics["exports"].items():
+        latency = (e.get("latency") or {}).get("median_ms")
+        print(f"{kind}: {e['bytes'] // 1024} KiB, mAP@0.5 {e['map50']}, {latency} ms")
     return 0

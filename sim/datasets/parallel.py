@@ -8,9 +8,6 @@ only complete records behind.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import logging
 import multiprocessing as mp
 import os
 import signal
@@ -21,48 +18,6 @@ from typing import TypeVar
 import cv2
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
-
-_M_TRIM_THRESHOLD = -1  # glibc mallopt parameters (malloc.h)
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 32 << 20  # glibc's largest
-_TRIM_THRESHOLD = 128 << 20
-
-
-def prepare_process() -> None:
-    """Set a generator's process up before its workers fork (they inherit it).
-
-    OpenCV runs single-threaded: the generators already use every core with one worker
-    process each, and OpenCV's own thread pool on top would only make the workers'
-    threads compete for the same cores. Freed memory is kept for reuse
-    (`keep_freed_memory`).
-    """
-    cv2.setNumThreads(1)
-    keep_freed_memory()
-
-
-def keep_freed_memory() -> bool:
-    """Let glibc's malloc keep and reuse freed blocks up to 32 MB instead of returning them.
-
-    A generator allocates and frees the same few hundred-KB images every frame (OpenCV's
-    outputs, JPEG buffers). Above glibc's default threshold each of those is a fresh
-    `mmap`, and every one of its pages faults on first touch: a third of the cost of a
-    colour transform on a 320x240 frame. Kept on the heap, they are reused, and the
-    process's memory stays at its high-water mark (flat over a long run). Returns False
-    where the C library is not glibc (nothing is changed there).
-    """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        log.debug("no mallopt in the C library (%s): allocator left as it is", name)
-        return False
-    ok = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) == 1
-    ok = mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD) == 1 and ok
-    if not ok:
-        log.debug("mallopt refused the thresholds: allocator left as it is")
-    return ok
 
 
 def default_workers() -> int:
@@ -70,6 +25,16 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
+
+
+def prepare_process() -> None:
+    """Set a generator's process up before its workers fork (they inherit it).
+
+    OpenCV runs single-threaded: the generators already use every core with one worker
+    process each, and OpenCV's own thread pool on top would only make the workers'
+    threads compete for the same cores.
+    """
+    cv2.setNumThreads(1)
 
 
 def _ignore_sigint() -> None:

@@ -15,3 +15,12 @@ def lane_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = LaneDatasetConfig(frames=200, seed=5, workers=2, frames_per_episode=40)
     generate_lane_dataset(out, config, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def detect_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sim.datasets.detect import DetectDatasetConfig, generate_detect_dataset
+
+    out = tmp_path_factory.mktemp("training") / "detect"
+    generate_detect_dataset(out, DetectDatasetConfig(images=80, seed=3, workers=2), progress=False)
+    return out

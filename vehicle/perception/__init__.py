@@ -1,5 +1,6 @@
-"""Perception on the car: the one image preprocessing, and (later) the TFLite models."""
+"""Perception on the car: the one image preprocessing, and the TFLite models."""
 
+from vehicle.perception.detector import Detector, DetectorConfig
 from vehicle.perception.preprocess import (
     DetectorPreprocess,
     LanePreprocess,
@@ -7,4 +8,11 @@ from vehicle.perception.preprocess import (
     lane_input,
 )
 
-__all__ = ["DetectorPreprocess", "LanePreprocess", "detector_input", "lane_input"]
+__all__ = [
+    "Detector",
+    "DetectorConfig",
+    "DetectorPreprocess",
+    "LanePreprocess",
+    "detector_input",
+    "lane_input",
+]
