@@ -26,6 +26,7 @@ VERBS = [
     ["train", "detect"],
     ["eval"],
     ["eval", "drive"],
+    ["eval", "detect"],
 ]
 
 
@@ -37,17 +38,10 @@ def test_every_subcommand_has_help(verb, capsys):
     assert "usage: pixelopolis" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["train", "detect", "--data", "d", "--out", "o"],
-    ],
-    ids=" ".join,
-)
-def test_unbuilt_subcommands_say_so_and_exit_2(argv, capsys):
-    assert main(argv) == 2
+def test_detect_with_no_dataset_says_so_and_exits_2(tmp_path, capsys):
+    assert main(["train", "detect", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "not built yet" in err and len(err.splitlines()) == 1
+    assert "not a detection dataset" in err and len(err.splitlines()) == 1
 
 
 def test_bad_flag_is_one_line_exit_2():

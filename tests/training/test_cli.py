@@ -25,8 +25,3 @@ def test_invalid_settings_name_the_field(lane_dataset, tmp_path, capsys):
         ["train", "lane", "--data", str(lane_dataset), "--out", str(tmp_path), "--epochs", "0"]
     )
     assert code == 2 and "epochs" in capsys.readouterr().err
-
-
-def test_detect_is_still_not_built(tmp_path, capsys):
-    code = main(["train", "detect", "--data", str(tmp_path), "--out", str(tmp_path)])
-    assert code == 2 and "not built" in capsys.readouterr().err
