@@ -1,10 +1,11 @@
 """`Renderer`: what a car's camera sees from a pose, fast enough for dataset generation.
 
-Per frame: a slice of the backdrop panorama, one perspective warp of the city's ground
-texture, then signs and cars in far-to-near order (each sign a small warp of its face
-into its bounding box, each car a few filled polygons), then the look's per-frame
-effects. Ground and backdrop are 4-channel inside (OpenCV warps BGRA much faster
-than BGR) and the frame becomes BGR once at the end.
+Per frame: a slice of the backdrop panorama, a perspective warp of the city's ground
+texture (the near road at reduced resolution, scaled up), then signs and cars in
+far-to-near order (each sign a small warp of its face into its bounding box, each car a
+few filled polygons), then the look's per-frame effects. Ground and backdrop are
+4-channel inside (OpenCV warps BGRA much faster than BGR) and the frame becomes BGR
+once at the end.
 """
 
 from __future__ import annotations
@@ -75,13 +76,7 @@ class Renderer:
         self._sign_facing = np.array([[math.cos(s.facing), math.sin(s.facing)] for s in signs])
         self._sign_facing = self._sign_facing.reshape(-1, 2)
         centre_z = POST_HEIGHT_M + BOARD_SIZE_M / 2
-        self._sign_centres = np.column_stack(
-            (self._sign_foot, np.full(len(signs), centre_z))
-        ).reshape(-1, 3)
-        self._sign_points = _board_corners(self._sign_foot, self._sign_facing, centre_z).reshape(
-            -1, 3
-        )
-        self._sign_points_by_board = self._sign_points.reshape(-1, 6, 3)
+        self._sign_points_by_board = _board_corners(self._sign_foot, self._sign_facing, centre_z)
         # Plain lists for the per-frame culling and projection (see _visible_signs).
         self._sign_list = [
             (float(x), float(y), float(nx), float(ny))
