@@ -66,6 +66,7 @@ def write_detect_card(out: Path, metrics: dict[str, Any], config: DetectTrainCon
             if v is not None and u is not None:
                 drop += f"{kind} unseen vs validation: {u - v:+.3f}. "
     best = metrics.get("best_epoch") or {}
+    note = (metrics.get("training") or {}).get("note")
     int8_ms = (exports.get("int8", {}).get("latency") or {}).get("median_ms")
     steps = config.steps_per_epoch or "one pass"
     cmd = (
@@ -104,7 +105,9 @@ car-ahead stops. Not for real traffic signs, people, or other cameras and mounts
   {metrics["images"]["validation"]} validation images (every 10th image).
 - Command: `{cmd}`
 - Training time: {metrics["train_seconds"] / 60:.1f} min on {metrics["machine"]} (2 shared
-  cores, no GPU, `nice -n 19`). Best epoch (validation loss): {best.get("epoch", "?")}.
+  cores, no GPU, `nice -n 19`). Best epoch (validation loss): {best.get("epoch", "?")}.{
+        chr(10) + "- **Note:** " + note if note else ""
+    }
 - Augmentation (training only): random crops, horizontal flips, brightness, contrast, a
   slight per-channel gain, noise, blur. No hue shifts: colour names the sign.
 {

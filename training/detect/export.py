@@ -157,6 +157,7 @@ EDGETPU_OPS = frozenset(
     }
 )  # fmt: skip
 INTEGER_TYPES = ("int8", "uint8", "int32")
+MAX_PROBLEMS = 5  # listed in a report; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -217,4 +218,6 @@ def edgetpu_compatibility(path: Path) -> EdgeTpuReport:
             if dtype not in INTEGER_TYPES:
                 problems.append(f"op {op['index']} {name}: tensor {tensors[i]['name']} is {dtype}")
                 break
+    if len(problems) > MAX_PROBLEMS:
+        problems = [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more"]
     return EdgeTpuReport(compatible=not problems, problems=tuple(problems), ops=checked)

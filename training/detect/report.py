@@ -127,12 +127,18 @@ def evaluate_and_export(
         "config": {k: v for k, v in asdict(config).items() if k != "preprocess"}
         | {"input_size": pre.size},
         "best_epoch": _best_epoch(out),
+        "training": _trained(out),
         "exports": results,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_detect_card(out, metrics, config)
     return metrics
+
+
+def _trained(out: Path) -> dict[str, Any] | None:
+    path = out / "checkpoints" / "trained.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _best_epoch(out: Path) -> dict[str, Any] | None:
