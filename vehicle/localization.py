@@ -45,7 +45,10 @@ class LocalizationConfig:
     `side_min_x`: for right-hand traffic a passed sign's box centre is right of this x
     (for left-hand traffic, left of ``1 - side_min_x``). `refractory_frames`: after a
     node is reached its sign must be absent this many frames in a row before it can
-    count again (two consecutive nodes may carry the same sign type).
+    count again (two consecutive nodes may carry the same sign type). `pass_frames`: a
+    sign seen steadily counts as *passed* — the node reached — once it has been out of
+    view this many frames in a row (it leaves the camera's view as the car draws level
+    with it, at the junction's mouth); 0 reaches the node as soon as the sign is steady.
     """
 
     window: int = 12
@@ -58,6 +61,7 @@ class LocalizationConfig:
     miss_margin_m: float = 1.0
     min_score: float = 0.7
     refractory_frames: int = 3
+    pass_frames: int = 2
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -79,6 +83,8 @@ class LocalizationConfig:
             raise ValueError(f"miss_margin_m: must not be negative, got {self.miss_margin_m}")
         if not 0.0 <= self.min_score <= 1.0:
             raise ValueError(f"min_score: must be in [0, 1], got {self.min_score}")
+        if self.pass_frames < 0:
+            raise ValueError(f"pass_frames: must not be negative, got {self.pass_frames}")
         if self.refractory_frames < 0:
             raise ValueError(
                 f"refractory_frames: must not be negative, got {self.refractory_frames}"
@@ -154,6 +160,8 @@ class RouteTracker:
         self._blocked: str | None = None  # the sign just passed, until it leaves the view
         self._absent = 0
         self._reported: set[EventKind] = set()  # wrong_sign / missed, once per leg
+        self._armed = False  # the expected sign was seen steadily: reached once it is gone
+        self._gone = 0  # frames in a row without the armed sign
 
     # ------------------------------------------------------------------ state
     @property
@@ -240,7 +248,15 @@ class RouteTracker:
         step = self.expected
         assert step is not None
         if self._count(step.sign) >= self.config.hits:
-            return [self._reach(step, odometry_m)]
+            self._armed = True
+        if self._armed:
+            in_view = any(
+                d.label == step.sign and d.score >= self.config.min_score for d in detections
+            )
+            self._gone = 0 if in_view else self._gone + 1
+            if self._gone >= self.config.pass_frames:
+                return [self._reach(step, odometry_m)]
+            return []
         after = self._after_expected()
         if (
             after is not None
@@ -315,6 +331,7 @@ class RouteTracker:
         self._index += 1
         self._leg_start_m = odometry_m
         self._reported.clear()
+        self._armed, self._gone = False, 0
         if inferred and after is not None:
             # The next sign's sightings stay: they count towards reaching it.
             detail = f"{step.sign} never in view; {after.sign} (the next node's) is near"

@@ -78,9 +78,9 @@ class PlannerConfig:
     reserve_distance_m: float = 0.5
     reserve_retry_s: float = 0.5
     renew_interval_s: float = 3.0
-    junction_exit_m: float = 0.35  # after a node's sign, its turn goes on this far
-    depart_hold_m: float = 0.9  # a route's first turn (standing before its junction) this far
-    junction_clear_m: float = 1.0  # after a node's sign the car has left its junction: release
+    junction_exit_m: float = 1.4  # after a node's sign is passed, its turn goes on this far
+    depart_hold_m: float = 1.5  # a route's first turn (standing before its junction) this far
+    junction_clear_m: float = 1.6  # after a node's sign is passed the car has left its junction
     car_ahead_min_height: float = 0.25
     car_ahead_min_x: float = 0.3
     car_ahead_max_x: float = 0.7

@@ -22,7 +22,7 @@ ROUTE = {
     ],
     "length_m": 3.0,
 }
-CONFIG = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, refractory_frames=2)
+CONFIG = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, refractory_frames=2, pass_frames=0)
 
 
 def sign(label: str, *, height: float = 0.2, cx: float = 0.75, score: float = 0.9) -> Detection:
@@ -91,7 +91,8 @@ def test_sign_on_the_wrong_side_is_not_reached() -> None:
     t = tracker()
     assert feed(t, [[sign("blue-square", cx=0.2)]] * 6) == []
     left_hand = RouteTracker(
-        steps_from_route(ROUTE), config=LocalizationConfig(side="left", window=6, hits=3)
+        steps_from_route(ROUTE),
+        config=LocalizationConfig(side="left", window=6, hits=3, pass_frames=0),
     )
     assert [e.kind for e in feed(left_hand, [[sign("blue-square", cx=0.2)]] * 3)] == ["reached"]
 
@@ -191,3 +192,19 @@ def test_next_turn_mapping_and_finish() -> None:
     assert lane_command("u-turn", "left") == "right"
     assert lane_command("right") == "right"
     assert lane_command("depart") == "straight"
+
+
+def test_with_pass_frames_a_node_is_reached_when_its_sign_leaves_the_view() -> None:
+    # The sign is seen steadily well before the junction; the car is only at the
+    # junction's mouth when the sign leaves the camera's view on the right.
+    t = RouteTracker(
+        steps_from_route(ROUTE),
+        config=LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, pass_frames=2),
+    )
+    b = sign("blue-square")
+    assert feed(t, [[b]] * 8) == []  # steady, not yet passed
+    assert t.expected.node == "B"
+    assert feed(t, [[]]) == []  # one frame out of view: maybe a flicker
+    assert feed(t, [[b]]) == []  # back in view: the count starts over
+    assert feed(t, [[]]) == []
+    assert [e.node for e in feed(t, [[]])] == ["B"]

@@ -151,6 +151,7 @@ def test_reservation_busy_waits_with_wheels_stopped_then_proceeds() -> None:
     outs = run.frames(12, [far("C")])
     assert outs[-1].state is CarState.DRIVING and outs[-1].left_mps > 0
     run.frames(6, [near("C")])
+    run.frames(3)  # C's sign leaves the view: C is passed
     assert run.kinds("progress", "release")[-2:] == [("progress", "C"), ("release", "B")]
 
 
@@ -165,6 +166,7 @@ def test_no_answer_yet_when_the_sign_is_near_waits() -> None:
     assert all(o.state is CarState.WAITING_AT_INTERSECTION for o in outs)
     outs = run.frames(8, [near("B")])
     assert outs[-1].state is CarState.DRIVING
+    run.frames(3)  # B's sign leaves the view: B is passed
     assert ("progress", "B") in run.kinds("progress")
 
 
@@ -202,9 +204,10 @@ def test_curves_and_turns_slow_the_car() -> None:
 def test_turn_command_holds_through_the_junction_after_the_sign() -> None:
     run = Run(assignment=booking(("depart", "right", "left", "arrive")))
     run.frames(3, [far("B")])
-    reached = [o for o in run.frames(6, [near("B")]) if o.reason == "reached B"]
+    outs = run.frames(6, [near("B")]) + run.frames(3)  # passing B's sign
+    reached = [o for o in outs if o.reason == "reached B"]
     assert reached and reached[0].command == "right"  # still turning at B
-    outs = run.frames(100)  # junction_exit_m at turn speed
+    outs = run.frames(320)  # junction_exit_m at turn speed
     assert outs[0].command == "right" and outs[-1].command == "left"
 
 
@@ -272,7 +275,7 @@ def test_server_lost_finishes_the_leg_then_stops_and_resumes_when_back() -> None
     run.server_ok = False
     outs = run.frames(50)  # 2.5 s without the server: still driving the leg
     assert outs[-1].state is CarState.DRIVING and "server lost" in outs[-1].reason
-    outs = run.frames(6, [near("B")])
+    outs = run.frames(6, [near("B")]) + run.frames(3)
     assert outs[-1].state is CarState.STOPPED and outs[-1].left_mps == 0.0
     assert "stopped at B" in outs[-1].reason
     assert ("progress", "B") in run.kinds("progress")
@@ -336,7 +339,7 @@ def test_a_node_is_given_back_once_the_car_has_left_its_junction() -> None:
     run.frames(3)
     run.pass_node("B")
     assert ("release", "B") not in run.kinds("release")
-    run.frames(int(1.2 / (0.16 * DT)))  # drive on ~1.2 m, well past B's junction
+    run.frames(int(2.0 / (0.10 * DT)))  # 2 m at turn speed at most: past B's junction
     assert ("release", "B") in run.kinds("release")
     assert run.planner.state is CarState.DRIVING
     run.pass_node("C")

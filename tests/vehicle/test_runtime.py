@@ -134,8 +134,11 @@ def test_a_booked_trip_is_driven_reported_and_closed(server_base, emulator, tmp_
         # the car drives off: the board gets forward goals
         wait_until(lambda: sum(emulator.commanded_mps()) > 0.05)
         for step in steps[1:]:
+            # the sign comes into view (the car asks for the node), then leaves it as the
+            # car draws level with it: the node is passed
             detector.sign = step["sign"]
-            # the car needs the node before it may enter: wait for the grant, then the pass
+            time.sleep(0.6)
+            detector.sign = None
             wait_until(
                 lambda s=step: (
                     s["node"]
@@ -144,8 +147,6 @@ def test_a_booked_trip_is_driven_reported_and_closed(server_base, emulator, tmp_
                     ).json()["passed"]
                 )
             )
-            detector.sign = None
-            time.sleep(0.3)  # the sign leaves the view
         final = requests.get(f"{server_base}/bookings/{booking['id']}", headers=auth, timeout=5)
         wait_until(
             lambda: (
