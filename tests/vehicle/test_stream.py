@@ -287,6 +287,7 @@ def test_max_viewers(make_server):
 def test_disconnect_viewers_ends_their_streams(make_server):
     server = make_server(max_fps=100.0)
     clients = start_clients(server, 2)
+    assert wait_until(lambda: server.viewers == 2)  # both connected before they are cut
     server.disconnect_viewers()
     server.publish(frame_with_id(1))
     assert all(c.ended.wait(2.0) for c in clients)
