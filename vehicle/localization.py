@@ -271,7 +271,9 @@ class RouteTracker:
 
         events: list[LocalizationEvent] = []
         if "wrong_sign" not in self._reported:
-            seen = set().union(*self._history) - {step.sign}
+            # the node just passed shows other boards of its sign as the car turns
+            # through its junction: never a wrong sign
+            seen = set().union(*self._history) - {step.sign, self.current.sign}
             steady = sorted(s for s in seen if self._count(s) >= self.config.wrong_sign_hits)
             if steady:
                 self._reported.add("wrong_sign")
@@ -286,6 +288,7 @@ class RouteTracker:
         remaining = self.leg_remaining_m(odometry_m)
         if (
             remaining is not None
+            and not self._armed  # seen, not yet passed: not missed
             and "missed" not in self._reported
             and -remaining > self.config.miss_margin_m + self._next_leg_m()
         ):

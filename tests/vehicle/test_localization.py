@@ -116,7 +116,7 @@ def test_steady_wrong_sign_is_reported_once() -> None:
     assert "yellow-triangle" in events[0].detail
 
 
-def test_sign_just_passed_is_not_a_wrong_sign_until_it_has_left_the_view() -> None:
+def test_the_node_just_passed_is_never_a_wrong_sign() -> None:
     steps = [
         RouteStep("A", "red-circle", "depart"),
         RouteStep("B", "blue-square", "straight"),
@@ -127,8 +127,10 @@ def test_sign_just_passed_is_not_a_wrong_sign_until_it_has_left_the_view() -> No
     assert [e.kind for e in feed(t, [[b]] * 3)] == ["reached"]
     assert feed(t, [[b]] * 10) == []  # B's sign lingers while the car passes it
     assert feed(t, [[], []]) == []
-    events = feed(t, [[b]] * 6)  # seen steadily again on the way to C: a different node
-    assert [(e.kind, e.node) for e in events] == [("wrong_sign", "C")]
+    # Other boards of B (one per road into it) show as the car turns through its
+    # junction: the node just passed is never a wrong sign.
+    assert feed(t, [[b]] * 6) == []
+    assert [(e.kind, e.node) for e in feed(t, [[sign("red-circle")]] * 6)] == [("wrong_sign", "C")]
 
 
 def test_a_flickering_other_sign_is_not_a_wrong_sign() -> None:
@@ -208,3 +210,19 @@ def test_with_pass_frames_a_node_is_reached_when_its_sign_leaves_the_view() -> N
     assert feed(t, [[b]]) == []  # back in view: the count starts over
     assert feed(t, [[]]) == []
     assert [e.node for e in feed(t, [[]])] == ["B"]
+
+
+def test_a_seen_sign_not_yet_passed_is_not_missed() -> None:
+    steps = [
+        RouteStep("A", "red-circle", "depart"),
+        RouteStep("B", "blue-square", "straight"),
+        RouteStep("C", "green-circle", "arrive"),
+    ]
+    config = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, pass_frames=2)
+    t = RouteTracker(steps, leg_lengths_m=[1.0, 1.0], config=config)
+    feed(t, [[sign("blue-square")]] * 4 + [[]] * 2, odometry_m=0.9)
+    assert t.current.node == "B"
+    c = sign("green-circle")
+    feed(t, [[c]] * 4, odometry_m=1.5)  # armed within its leg
+    assert feed(t, [[c]] * 4, odometry_m=3.5) == []  # past leg + margin, still in view
+    assert [(e.kind, e.node) for e in feed(t, [[]] * 2, odometry_m=3.6)] == [("reached", "C")]
