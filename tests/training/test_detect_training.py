@@ -154,3 +154,19 @@ def test_bad_input_is_one_line_exit_2(tmp_path, detect_dataset, capsys):
         DetectTrainConfig(alpha=0.6)
     with pytest.raises(TrainingError):
         DetectTrainConfig(preprocess=DetectorPreprocess(size=100))
+
+
+def test_every_batch_norm_follows_a_short_run():
+    """MobileNetV2's own momentum (0.999) left the moving statistics near their start
+    after a few thousand steps, so the inference-mode detector output a constant."""
+    import keras
+
+    from training.detect.model import BN_MOMENTUM, _walk, build_detector
+
+    model = build_detector(3, preprocess=DetectorPreprocess(size=64))
+    norms = [layer for layer in _walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    backbone = [
+        layer for layer in norms if not layer.name.startswith(("head", "p", "lat", "top", "extra"))
+    ]
+    assert backbone, "the backbone's batch norms are reached"
+    assert {layer.momentum for layer in norms} == {BN_MOMENTUM}

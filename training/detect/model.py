@@ -21,6 +21,10 @@ from vehicle.perception import DetectorPreprocess
 FEATURE_LAYERS = ("block_6_expand_relu", "block_13_expand_relu", "out_relu")
 PYRAMID = 64  # channels of the top-down maps
 PRIOR = 0.01  # initial class probability (focal-loss initialisation)
+# Keras builds MobileNetV2 with batch-norm momentum 0.999, made for ImageNet-length runs:
+# after the few thousand steps we train from scratch its moving statistics still sit
+# near their initial values, and the inference-mode network outputs a constant.
+BN_MOMENTUM = 0.99
 
 
 def build_detector(
@@ -120,7 +124,21 @@ def build_detector(
             (boxes if kind == "box" else classes).append(t)
     out_boxes = layers.Concatenate(axis=1, name="boxes")(boxes)
     out_classes = layers.Concatenate(axis=1, name="classes")(classes)
-    return keras.Model(image, {"boxes": out_boxes, "classes": out_classes}, name="ssdlite")
+    model = keras.Model(image, {"boxes": out_boxes, "classes": out_classes}, name="ssdlite")
+    for layer in _walk(model):
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = BN_MOMENTUM
+    return model
+
+
+def _walk(model: Any) -> list[Any]:
+    """Every layer of `model`, nested models (the backbone) included."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if hasattr(layer, "layers"):
+            found.extend(_walk(layer))
+    return found
 
 
 def static_copy(model: Any, num_classes: int, **kwargs: Any) -> Any:
