@@ -63,6 +63,9 @@ def build_detector(
     features = keras.Model(
         backbone.input, [backbone.get_layer(n).output for n in FEATURE_LAYERS], name="backbone"
     )
+    for layer in backbone.layers:  # ours are built with Keras's default, 0.99
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = BN_MOMENTUM
     c8, c16, c32 = features(x)
 
     def up(t: Any, name: str) -> Any:
@@ -124,21 +127,7 @@ def build_detector(
             (boxes if kind == "box" else classes).append(t)
     out_boxes = layers.Concatenate(axis=1, name="boxes")(boxes)
     out_classes = layers.Concatenate(axis=1, name="classes")(classes)
-    model = keras.Model(image, {"boxes": out_boxes, "classes": out_classes}, name="ssdlite")
-    for layer in _walk(model):
-        if isinstance(layer, layers.BatchNormalization):
-            layer.momentum = BN_MOMENTUM
-    return model
-
-
-def _walk(model: Any) -> list[Any]:
-    """Every layer of `model`, nested models (the backbone) included."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if hasattr(layer, "layers"):
-            found.extend(_walk(layer))
-    return found
+    return keras.Model(image, {"boxes": out_boxes, "classes": out_classes}, name="ssdlite")
 
 
 def static_copy(model: Any, num_classes: int, **kwargs: Any) -> Any:
