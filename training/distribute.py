@@ -1,7 +1,9 @@
 """Which `tf.distribute` strategy a training run uses.
 
-`auto`: MultiWorkerMirroredStrategy when `TF_CONFIG` describes a cluster, else
-MirroredStrategy over this machine's devices (one CPU device here, GPUs when present).
+`auto`: MultiWorkerMirroredStrategy when `TF_CONFIG` describes a cluster,
+MirroredStrategy when the machine has several GPUs, else the default strategy. On a
+single device MirroredStrategy only costs: measured 2026-12-05 on this 2-core CPU, the
+detector trained at 1.6 s per batch of 16 under it and 0.67 s under the default one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ def make_strategy(name: str = "auto") -> Any:
     import tensorflow as tf
 
     if name == "auto":
-        name = "multi-worker" if os.environ.get("TF_CONFIG") else "mirrored"
+        name = auto_strategy_name(len(tf.config.list_physical_devices("GPU")))
     if name == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "mirrored":
@@ -24,6 +26,13 @@ def make_strategy(name: str = "auto") -> Any:
     if name == "default":
         return tf.distribute.get_strategy()
     raise ValueError(f"strategy: unknown {name!r}")
+
+
+def auto_strategy_name(gpus: int) -> str:
+    """The strategy `auto` stands for on a machine with `gpus` GPUs."""
+    if os.environ.get("TF_CONFIG"):
+        return "multi-worker"
+    return "mirrored" if gpus > 1 else "default"
 
 
 def is_chief() -> bool:
