@@ -12,7 +12,15 @@ import logging
 import sys
 from typing import Any
 
-from benchmarks.reliability import fuzz, kill_car, kill_worker, load, report, restart_db
+from benchmarks.reliability import (
+    board_link,
+    fuzz,
+    kill_car,
+    kill_worker,
+    load,
+    report,
+    restart_db,
+)
 from benchmarks.reliability.cluster import DrillError
 
 DRILLS = {
@@ -20,6 +28,7 @@ DRILLS = {
     "kill-worker": (kill_worker, "SIGKILL server workers under load"),
     "restart-db": (restart_db, "stop and restart the database under load"),
     "kill-car": (kill_car, "kill car processes mid-trip"),
+    "board-link": (board_link, "unplug and replug the board's USB link while driving"),
     "fuzz-api": (fuzz, "schemathesis over the whole HTTP API from its OpenAPI document"),
 }
 

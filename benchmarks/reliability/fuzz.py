@@ -167,7 +167,8 @@ def _fuzz_operation(
         report.statuses[str(response.status_code)] += 1
         try:
             case.validate_response(response, checks=checks, headers=who[1])
-        except Exception as exc:  # noqa: BLE001 - collected, reported together
+        # schemathesis raises a FailureGroup (a BaseExceptionGroup) for several at once
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected, reported
             text = str(exc).strip().splitlines()
             key = f"{response.status_code} {text[0] if text else ''}"
             if key in seen:
