@@ -338,7 +338,10 @@ class SimCar(threading.Thread):
         finally:
             self.api.close()
 
-    def status(self, state: str, booking: str | None = None) -> None:
+    def status(self, state: str, booking: str | None = None) -> bool:
+        """Report; while driving `booking`, False when the server says the car now holds
+        another booking. That is a double assignment unless `booking` has ended (a
+        station cancelled it, or it failed) and the car was booked anew before it knew."""
         r, _ = self.api.call(
             "PUT",
             f"/cars/{self.me.id}/status",
@@ -346,12 +349,20 @@ class SimCar(threading.Thread):
             headers=self.me.headers,
             json={"state": state, "node": self.node},
         )
-        if booking is not None and r is not None and r.status_code == 200:
-            holds = r.json().get("booking")
-            if holds not in (None, booking):
-                with self.ledger.lock:
-                    self.ledger.double_assignments += 1
-                log.error("car %s driving %s was given %s", self.me.id, booking, holds)
+        if booking is None or r is None or r.status_code != 200:
+            return True
+        holds = r.json().get("booking")
+        if holds in (None, booking):
+            return True
+        mine, _ = self.api.call(
+            "GET", f"/bookings/{booking}", "GET /bookings/{id}", headers=self.me.headers
+        )
+        if mine is not None and mine.status_code == 200 and mine.json()["status"] in FINAL:
+            return False  # it ended meanwhile: the car moves on to what it holds now
+        with self.ledger.lock:
+            self.ledger.double_assignments += 1
+        log.error("car %s driving %s was given %s", self.me.id, booking, holds)
+        return False
 
     def drive(self, booking: dict[str, Any]) -> None:
         bid, steps = booking["id"], booking["route"]["steps"]
@@ -362,7 +373,8 @@ class SimCar(threading.Thread):
         for step in steps[start:]:
             if self.stop.wait(self.knobs.step_s):
                 return
-            self.status("driving", bid)
+            if not self.status("driving", bid):
+                return
             for _ in range(3):  # `booking_changed`: it changed meanwhile; ask again
                 r, attempts = self.api.call(
                     "POST",

@@ -151,6 +151,15 @@ class Cluster:
                 pids.append(int(entry.name))
         return sorted(pids)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by the server (master and live workers) and the database."""
+        server = [self.server.pid, *self.worker_pids()] if self.server is not None else []
+        db_proc = self.db._proc if self.db is not None else None  # noqa: SLF001
+        return {
+            "server": sum(_cpu_seconds(pid) for pid in server),
+            "database": _cpu_seconds(db_proc.pid) if db_proc is not None else 0.0,
+        }
+
     def mongo(self) -> Database:
         """A fresh client on the drill's database (close it with `.client.close()`)."""
         if self.db is None:
@@ -194,6 +203,15 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _end_group(proc: subprocess.Popen[bytes], sig: int, grace_s: float) -> None:

@@ -73,9 +73,11 @@ def drive(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
             fleet.grow(stations, cars)
             time.sleep(min(2.0, per_level / 5))  # let the new devices settle in
             acked0, closes0 = _ledger_counts(fleet)
+            cpu0, client0 = cluster.cpu_seconds(), time.process_time()
             fleet.recorder.reset()
             time.sleep(per_level)
             traffic = fleet.recorder.summary()
+            cpu1, client1 = cluster.cpu_seconds(), time.process_time()
             acked1, closes1 = _ledger_counts(fleet)
             seconds = traffic["seconds"]
             rows.append(
@@ -84,6 +86,10 @@ def drive(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
                     "cars": cars,
                     "bookings_per_s": round((acked1 - acked0) / seconds, 1),
                     "trips_per_s": round((closes1 - closes0) / seconds, 1),
+                    # Cores busy on average: the machine has os.cpu_count() of them.
+                    "cores_server": round((cpu1["server"] - cpu0["server"]) / seconds, 2),
+                    "cores_database": round((cpu1["database"] - cpu0["database"]) / seconds, 2),
+                    "cores_clients": round((client1 - client0) / seconds, 2),
                     **traffic,
                 }
             )
@@ -150,14 +156,15 @@ def saturation(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     lines = [
         "| stations | cars | requests/s | p50 (ms) | p99 (ms) | bookings/s | trips/s "
-        "| 5xx | no answer | 409 |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| 5xx | no answer | 409 | cores: server / database / clients |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["levels"]:
         lines.append(
             f"| {r['stations']} | {r['cars']} | {r['requests_per_s']} | {r['p50_ms']} | "
             f"{r['p99_ms']} | {r['bookings_per_s']} | {r['trips_per_s']} | "
-            f"{r['server_errors']} | {r['no_answer']} | {r['by_outcome'].get('409', 0)} |"
+            f"{r['server_errors']} | {r['no_answer']} | {r['by_outcome'].get('409', 0)} | "
+            f"{r['cores_server']} / {r['cores_database']} / {r['cores_clients']} |"
         )
     last = result["levels"][-1] if result["levels"] else None
     if last:
