@@ -42,7 +42,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 class Prober(threading.Thread):
-    """Asks one path every 0.2 s (after the last answer); keeps every answer."""
+    """Asks one path every 0.2 s (after the last answer); keeps the answers that came
+    before `stop` was set (the database is started again right after)."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         super().__init__(daemon=True)
@@ -59,17 +60,19 @@ class Prober(threading.Thread):
             try:
                 r = s.get(self.url, headers=self.headers, timeout=15)
             except requests.RequestException as exc:
-                self.answers[f"{self.label} {type(exc).__name__}"] += 1
-                continue
-            finally:
-                self.slowest_s = max(self.slowest_s, time.monotonic() - t0)
-            code = ""
-            if r.status_code >= 500:
-                try:
-                    code = " " + r.json()["error"]["code"]
-                except (ValueError, KeyError, TypeError):
-                    code = " (no JSON error body)"
-            self.answers[f"{self.label} {r.status_code}{code}"] += 1
+                answer = f"{self.label} {type(exc).__name__}"
+            else:
+                code = ""
+                if r.status_code >= 500:
+                    try:
+                        code = " " + r.json()["error"]["code"]
+                    except (ValueError, KeyError, TypeError):
+                        code = " (no JSON error body)"
+                answer = f"{self.label} {r.status_code}{code}"
+            if self.stop.is_set():
+                break  # answered after the database was started again: not an outage answer
+            self.slowest_s = max(self.slowest_s, time.monotonic() - t0)
+            self.answers[answer] += 1
         s.close()
 
 
@@ -97,16 +100,17 @@ def drive(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
         for prober in probers:
             prober.start()
         time.sleep(args.down_s)
-        outage: dict[str, int] = {}
         for prober in probers:
             prober.stop.set()
-            prober.join()
-            outage.update(prober.answers)
-        slowest = max(prober.slowest_s for prober in probers)
         booked_during = len(fleet.ledger.acked) - booked_before
         t_start = time.monotonic()
         cluster.start_database()
         t_up = time.monotonic()
+        outage: dict[str, int] = {}
+        for prober in probers:
+            prober.join()
+            outage.update(prober.answers)
+        slowest = max(prober.slowest_s for prober in probers)
         health_s = _until(lambda: _healthy(cluster.base), 60)
         acked_at_up = len(fleet.ledger.acked)
         booking_s = _until(lambda: len(fleet.ledger.acked) > acked_at_up, 60)
