@@ -44,6 +44,7 @@ class Recorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()  # not reset: requests span resets
+        self.slowest_s = 0.0  # the slowest answered request but long polls, never reset
         self.reset()
 
     def reset(self) -> None:
@@ -56,6 +57,8 @@ class Recorder:
 
     def add(self, endpoint: str, outcome: str, seconds: float, bad_body: bool = False) -> None:
         with self._lock:
+            if endpoint != LONG_POLL:
+                self.slowest_s = max(self.slowest_s, seconds)
             self.latencies[endpoint].append(seconds)
             self.outcomes[(endpoint, outcome)] += 1
             self.bad_5xx_bodies += bad_body

@@ -9,9 +9,11 @@ does) and lists every violation of the booking invariants:
   timeout (plus `stale_slack_s` for the sweep to run) — else the booking is stuck;
 - every car is in at most one open booking, and a car's `booking` is an open booking of
   that car (a claim with no booking counts only once the server's repair time is over);
-- no car was ever booked twice: a car's bookings never overlap in time (by more than
-  `overlap_tolerance_s`: a booking's `created_at` is taken when its request starts, which
-  may be a moment before the car's previous trip was closed and the car reported ready).
+- no car was ever booked twice: a car's bookings never overlap in time by more than
+  `overlap_tolerance_s`. A booking's `created_at` is taken when its request starts,
+  before the car is claimed, so it may precede the end of the car's previous trip by as
+  long as that request took: drills pass the slowest request they saw. (Two bookings
+  open at once, the real double booking, the database's unique index refuses.)
 
 `ledger_problems` compares the database with what clients were told (bookings answered
 201, closes answered 200): an acknowledged booking that is missing or ended otherwise is

@@ -118,7 +118,11 @@ class Fleet:
         try:
             t0 = time.monotonic()
             while True:
-                report = consistency.check(db, liveness_timeout_s=liveness)
+                report = consistency.check(
+                    db,
+                    liveness_timeout_s=liveness,
+                    overlap_tolerance_s=max(1.0, self.recorder.slowest_s + 0.5),
+                )
                 if report.ok or time.monotonic() - t0 > settle_s:
                     break
                 time.sleep(0.5)
