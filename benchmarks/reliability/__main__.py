@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from typing import Any
+
+import requests
 
 from benchmarks.reliability import (
     board_link,
@@ -40,7 +43,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m benchmarks.reliability", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="python -m benchmarks.reliability",
+        description="Run one reliability drill of the fleet server (docs/reliability.md).",
+    )
     sub = parser.add_subparsers(dest="drill", required=True, parser_class=_Parser)
     for name, (module, help_text) in DRILLS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -66,6 +72,10 @@ def check_common(args: argparse.Namespace) -> None:
         raise ValueError(f"duration: must be within 1..3600 seconds, got {duration}")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -80,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # SIGTERM unwinds like Ctrl-C, so every server and database the drill started stops.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         result: dict[str, Any] = module.run(args)
-    except DrillError as exc:
+    except (DrillError, requests.RequestException) as exc:
         sys.stderr.write(f"{parser.prog} {args.drill}: {exc}\n")
         return 1
     except KeyboardInterrupt:
