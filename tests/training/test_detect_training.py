@@ -172,3 +172,26 @@ def test_every_batch_norm_follows_a_short_run():
     ]
     assert any(layer in norms for layer in backbone), "the backbone's batch norms are checked"
     assert {layer.momentum for layer in norms} == {BN_MOMENTUM}
+
+
+def test_recalibrated_batch_norms_make_inference_match_training_mode():
+    """The moving statistics lag fast-moving weights; re-estimated over batches with the
+    final weights, inference mode gives what training mode gives on those batches."""
+    import keras
+
+    from training.detect.batchnorm import batch_norms, recalibrate_batch_norms
+    from training.detect.model import build_detector
+
+    keras.utils.set_random_seed(0)
+    model = build_detector(3, preprocess=DetectorPreprocess(size=64), alpha=0.35)
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, size=(8, 64, 64, 3)).astype(np.float32)
+    trained = model(batch, training=True)["classes"].numpy()
+    before = model(batch, training=False)["classes"].numpy()
+    assert np.abs(before - trained).max() > 0.1, "fresh statistics differ from the batch's"
+    norms = batch_norms(model)
+    assert len(norms) > 50 and {n.momentum for n in norms} == {0.99}
+    assert recalibrate_batch_norms(model, [batch, (batch, None), batch]) == 3
+    after = model(batch, training=False)["classes"].numpy()
+    np.testing.assert_allclose(after, trained, atol=2e-3)
+    assert {n.momentum for n in norms} == {0.99}, "momentum restored"

@@ -28,6 +28,7 @@ class DetectTrainConfig:
     parity_images: int = 20  # validation images every export is compared on
     eval_images: int | None = None  # validation images scored for mAP (None: all)
     latency_runs: int = 200
+    bn_batches: int = 50  # unaugmented training batches the batch norms are re-estimated on
     preprocess: DetectorPreprocess = field(default_factory=lambda: DetectorPreprocess(size=224))
 
     def __post_init__(self) -> None:
@@ -42,8 +43,9 @@ class DetectTrainConfig:
                 raise TrainingError(f"{name}: must be a positive integer or unset, got {value!r}")
         if not 0 < self.learning_rate < 1:
             raise TrainingError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
-        if self.warmup_steps < 0 or self.weight_decay < 0 or self.latency_runs < 0:
-            raise TrainingError("warmup_steps, weight_decay, latency_runs: must be 0 or more")
+        for name in ("warmup_steps", "weight_decay", "latency_runs", "bn_batches"):
+            if getattr(self, name) < 0:
+                raise TrainingError(f"{name}: must be 0 or more, got {getattr(self, name)}")
         if self.alpha not in (0.35, 0.5, 0.75, 1.0):
             raise TrainingError(f"alpha: must be 0.35, 0.5, 0.75 or 1.0, got {self.alpha}")
         if self.patience < 1:
