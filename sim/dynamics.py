@@ -67,6 +67,11 @@ def step(
     target_left = max(-limit, min(limit, float(command[0])))
     target_right = max(-limit, min(limit, float(command[1])))
     wheel_base = config.geometry.wheel_base_m
+    if (
+        target_left == target_right == state.v_left == state.v_right == 0.0
+        and state.wheel_base_m == wheel_base
+    ):
+        return state  # at rest and told to stay: nothing moves (a parked car, every frame)
     x, y, heading = state.pose.x, state.pose.y, state.pose.heading
     left, right = state.v_left, state.v_right
     n = max(1, math.ceil(dt / config.max_substep_s - 1e-9))
@@ -75,33 +80,29 @@ def step(
     tau = config.motor_time_constant_s
     decay = math.exp(-h / tau) if tau else 0.0
     max_change = config.max_wheel_accel_mps2 * h
+    # The sub-steps inline (a first-order lag with a clamped change per wheel, then the
+    # exact arc; unrolled by hand: this runs for every car on
+    # every frame, and a Python call costs more than its arithmetic).
+    two_base = 2.0 * wheel_base
     for _ in range(n):
-        new_left = _wheel(left, target_left, tau, decay, max_change)
-        new_right = _wheel(right, target_right, tau, decay, max_change)
+        lagged = target_left if tau == 0 else target_left + (left - target_left) * decay
+        change = lagged - left
+        new_left = left + (max_change if change > max_change else max(-max_change, change))
+        lagged = target_right if tau == 0 else target_right + (right - target_right) * decay
+        change = lagged - right
+        new_right = right + (max_change if change > max_change else max(-max_change, change))
         # Mean speeds over the sub-step, held constant: an exact arc.
         v = (left + new_left + right + new_right) / 4.0
-        omega = (new_right + right - new_left - left) / (2.0 * wheel_base)
-        x, y, heading = _arc(x, y, heading, v, omega, h)
+        omega = (new_right + right - new_left - left) / two_base
+        turn = omega * h
+        if abs(turn) < 1e-9:
+            mid = heading + turn / 2
+            x, y, heading = x + v * h * math.cos(mid), y + v * h * math.sin(mid), heading + turn
+        else:
+            radius = v / omega
+            new_heading = heading + turn
+            x += radius * (math.sin(new_heading) - math.sin(heading))
+            y -= radius * (math.cos(new_heading) - math.cos(heading))
+            heading = new_heading
         left, right = new_left, new_right
     return CarState(Pose(x, y, wrap_angle(heading)), left, right, wheel_base)
-
-
-def _wheel(speed: float, target: float, tau: float, decay: float, max_change: float) -> float:
-    """One wheel's speed after one sub-step of first-order lag (`decay` = exp(-h/tau)),
-    its change limited to `max_change`."""
-    lagged = target if tau == 0 else target + (speed - target) * decay
-    return speed + max(-max_change, min(max_change, lagged - speed))
-
-
-def _arc(
-    x: float, y: float, heading: float, v: float, omega: float, h: float
-) -> tuple[float, float, float]:
-    turn = omega * h
-    if abs(turn) < 1e-9:
-        mid = heading + turn / 2
-        return x + v * h * math.cos(mid), y + v * h * math.sin(mid), heading + turn
-    radius = v / omega
-    new_heading = heading + turn
-    x += radius * (math.sin(new_heading) - math.sin(heading))
-    y -= radius * (math.cos(new_heading) - math.cos(heading))
-    return x, y, new_heading

@@ -15,7 +15,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -221,15 +221,18 @@ class RoutePath:
             if hi <= lo:
                 lo, hi = max(0, min(lo, len(self.s) - 2)), max(1, min(hi, len(self.s) - 1))
                 lo = min(lo, hi - 1)
-        a = self.points[lo:hi]
-        ab = self.points[lo + 1 : hi + 1] - a
-        ap = np.array([x, y]) - a
-        seg_len2 = np.einsum("ij,ij->i", ab, ab)
-        t = np.einsum("ij,ij->i", ap, ab)
-        t /= np.maximum(seg_len2, 1e-18)
-        np.clip(t, 0.0, 1.0, out=t)
+        # Segment vectors and squared lengths are the path's own (made once); the rest are
+        # plain ufunc calls (numpy's Python-level wrappers cost more than the arithmetic).
+        ab_all, len2_all = self._segments
+        ab = ab_all[lo:hi]
+        ap = np.array((x, y)) - self.points[lo:hi]
+        prod = ap * ab
+        t = np.add(prod[:, 0], prod[:, 1])
+        t /= len2_all[lo:hi]
+        np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)
         offset = ap - t[:, None] * ab
-        k = int(np.argmin(np.einsum("ij,ij->i", offset, offset)))
+        offset *= offset
+        k = int(np.add(offset[:, 0], offset[:, 1]).argmin())
         i = lo + k
         tk = float(t[k])
         arc = self._s_list
@@ -260,6 +263,13 @@ class RoutePath:
                     return LEFT if self.drive_side == "right" else RIGHT
                 return node.turn if node.turn in (LEFT, RIGHT) else STRAIGHT
         return STRAIGHT
+
+    @cached_property
+    def _segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """(segment vectors, squared lengths at least 1e-18) between successive points."""
+        ab = self.points[1:] - self.points[:-1]
+        len2 = ab[:, 0] * ab[:, 0] + ab[:, 1] * ab[:, 1]
+        return ab, np.maximum(len2, 1e-18)
 
     @cached_property
     def _unwrapped(self) -> np.ndarray:
@@ -303,12 +313,30 @@ class _Builder:
         return points, s, headings, data[:, 3].copy()
 
 
+# Pieces of paths by their (hashable, frozen) edges: a city has a few dozen edges and
+# turns, and routes share them, so a new route's path is mostly a concatenation of pieces
+# already built (a junction's connector search costs several ms).
+_PIECE_CACHE_SIZE = 1024
+
+
+@lru_cache(maxsize=_PIECE_CACHE_SIZE)
 def _sample_edge(edge: Edge, start: float, end: float) -> np.ndarray:
     n = max(1, math.ceil((end - start) / STEP_M))
-    return np.array([edge.sample(s) for s in np.linspace(start, end, n + 1)])
+    samples = np.array([edge.sample(s) for s in np.linspace(start, end, n + 1)])
+    samples.flags.writeable = False
+    return samples
 
 
+@lru_cache(maxsize=_PIECE_CACHE_SIZE)
 def _junction(
+    e_in: Edge, e_out: Edge, trim: float, limit: float, node_xy: tuple[float, float]
+) -> _Junction:
+    junction = _build_junction(e_in, e_out, trim, limit, node_xy)
+    junction.samples.flags.writeable = False
+    return junction
+
+
+def _build_junction(
     e_in: Edge, e_out: Edge, trim: float, limit: float, node_xy: tuple[float, float]
 ) -> _Junction:
     x0, y0, h0, _ = e_in.sample(e_in.lane_length_m)

@@ -77,14 +77,13 @@ class Renderer:
         self._sign_facing = self._sign_facing.reshape(-1, 2)
         centre_z = POST_HEIGHT_M + BOARD_SIZE_M / 2
         self._sign_points_by_board = _board_corners(self._sign_foot, self._sign_facing, centre_z)
-        # Plain lists for the per-frame culling and projection (see _visible_signs).
+        # For the per-frame culling and projection (see _visible_signs).
         self._sign_list = [
             (float(x), float(y), float(nx), float(ny))
             for (x, y), (nx, ny) in zip(self._sign_foot, self._sign_facing, strict=True)
         ]
-        self._sign_corner_list = [
-            [tuple(float(v) for v in p) for p in board] for board in self._sign_points_by_board
-        ]
+        self._sign_x = np.ascontiguousarray(self._sign_foot[:, 0])
+        self._sign_y = np.ascontiguousarray(self._sign_foot[:, 1])
         self.set_appearance(appearance)
 
     @property
@@ -285,36 +284,44 @@ class Renderer:
         post width, front-facing, size in px) each.
 
         The quad (TL, TR, BR, BL, float32) is relative to the bounding box (x0, y0, x1, y1,
-        x1 and y1 exclusive, clipped to the image); post ends are in 1/16 px. Plain Python:
-        a frame has a few dozen boards at most, and numpy's per-call cost on such small
-        arrays is larger than the arithmetic.
+        x1 and y1 exclusive, clipped to the image); post ends are in 1/16 px. The view's
+        wedge and the draw distance are tested on all boards, and the few boards left
+        projected, in a dozen numpy calls; the per-board bookkeeping is plain Python.
         """
         far = self._look.draw_distance_m
-        cx, cy, cz = (float(v) for v in cam_pos)
-        (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot.tolist()
+        cx, cy = float(cam_pos[0]), float(cam_pos[1])
+        r20, r21 = float(rot[2, 0]), float(rot[2, 1])
         norm = math.hypot(r20, r21) or 1.0
         ax, ay = r20 / norm, r21 / norm  # the view's direction over the ground
         # The view's wedge, conservatively: the image's diagonal half-angle, a board's reach.
         spread = math.hypot(w, h) / (2.0 * cam.fx)
         fx, fy, ppx, ppy = cam.fx, cam.fy, cam.cx, cam.cy
         near = SIGN_NEAR_M
+        # Every board at once: in the wedge and nearer than the draw distance.
+        dxs, dys = self._sign_x - cx, self._sign_y - cy
+        ahead = dxs * ax + dys * ay
+        inside = ahead > -BOARD_SIZE_M
+        inside &= np.abs(dys * ax - dxs * ay) < ahead * spread + BOARD_SIZE_M
+        idx = np.flatnonzero(inside)
+        if not len(idx):
+            return []
+        dist = np.hypot(dxs[idx], dys[idx])
+        keep = dist < far
+        idx, dist = idx[keep], dist[keep]
+        if not len(idx):
+            return []
+        # The few boards left: their six points (face corners, post foot and top) in camera
+        # space and in pixels, in one go.
+        pts = (self._sign_points_by_board[idx] - cam_pos) @ rot.T
+        zs_all = pts[:, :, 2]
+        zc = np.maximum(zs_all, near)
+        us_all = fx * pts[:, :, 0] / zc + ppx
+        vs_all = fy * pts[:, :, 1] / zc + ppy
         boards = []
-        for i, (sx, sy, nx, ny) in enumerate(self._sign_list):
-            dx, dy = sx - cx, sy - cy
-            ahead = dx * ax + dy * ay
-            if ahead <= -BOARD_SIZE_M or abs(dy * ax - dx * ay) >= ahead * spread + BOARD_SIZE_M:
-                continue
-            dist = math.hypot(dx, dy)
-            if dist >= far:
-                continue
-            us, vs, zs = [], [], []
-            for px, py, pz in self._sign_corner_list[i]:
-                px, py, pz = px - cx, py - cy, pz - cz
-                z = r20 * px + r21 * py + r22 * pz
-                zs.append(z)
-                z = max(z, near)
-                us.append(fx * (r00 * px + r01 * py + r02 * pz) / z + ppx)
-                vs.append(fy * (r10 * px + r11 * py + r12 * pz) / z + ppy)
+        signs = self._sign_list
+        rows = zip(idx.tolist(), dist.tolist(), us_all.tolist(), vs_all.tolist(),
+                   zs_all.tolist(), strict=True)  # fmt: skip
+        for i, d, us, vs, zs in rows:
             if min(zs) <= near:
                 continue
             u0, u1 = min(us[:4]), max(us[:4])
@@ -325,16 +332,17 @@ class Renderer:
             x0, y0 = min(w, max(0, math.floor(u0))), min(h, max(0, math.floor(v0)))
             x1, y1 = min(w, max(0, math.ceil(u1) + 1)), min(h, max(0, math.ceil(v1) + 1))
             quad = np.array([(us[j] - x0, vs[j] - y0) for j in range(4)], np.float32)
+            sx, sy, nx, ny = signs[i]
             boards.append(
                 (
-                    dist,
+                    d,
                     i,
                     quad,
                     (x0, y0, x1, y1),
                     (round(us[4] * 16), round(vs[4] * 16)),
                     (round(us[5] * 16), round(vs[5] * 16)),
                     max(1, round(fx * POST_WIDTH_M / zs[4])),
-                    (-dx * nx - dy * ny) > 0,
+                    (-(sx - cx) * nx - (sy - cy) * ny) > 0,
                     size,
                 )
             )
