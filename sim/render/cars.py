@@ -50,6 +50,10 @@ class CarModel:
         self.vertices = np.asarray(verts)
         self.vertex_list = [tuple(float(c) for c in v) for v in verts]
         self.faces = faces
+        # Per face: its corner indices, and its normal and first corner for the facing test.
+        self.face_index = [np.array(idx) for idx, _, _ in faces]
+        self.face_normals = np.array([normal for _, normal, _ in faces])
+        self.face_first = np.array([idx[0] for idx, _, _ in faces])
         self.radius = 0.5 * math.hypot(geometry.length_m, geometry.width_m)
         self.height = geometry.height_m
 
@@ -111,48 +115,56 @@ def draw_car(
     """Fill the faces of the car at `pose` (x, y, heading) that look at the camera at
     `cam_pos` with world-to-camera rotation `rot`; returns (pixel points drawn, clipped).
 
-    Plain Python over the car's 24 vertices: numpy's per-call cost on arrays this small
-    is larger than the arithmetic.
+    The 24 vertices are transformed and projected together, in numpy; only the faces
+    turned towards the camera are then filled, one by one.
     """
     x, y, heading = pose
     ch, sh = math.cos(heading), math.sin(heading)
     fx, fy, cx, cy = k_mat[0, 0], k_mat[1, 1], k_mat[0, 2], k_mat[1, 2]
     (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot
     px0, py0, pz0 = cam_pos
-    world: list[tuple[float, float, float]] = []
-    cam: list[tuple[float, float, float]] = []
-    for lx, ly, lz in model.vertex_list:
-        wx, wy = x + ch * lx - sh * ly, y + sh * lx + ch * ly
-        world.append((wx, wy, lz))
-        dx, dy, dz = wx - px0, wy - py0, lz - pz0
-        cam.append(
-            (
-                r00 * dx + r01 * dy + r02 * dz,
-                r10 * dx + r11 * dy + r12 * dz,
-                r20 * dx + r21 * dy + r22 * dz,
-            )
-        )
-    drawn: list[tuple[float, float]] = []
+    # All 24 vertices at once (the same arithmetic, element by element, as one at a time).
+    lx, ly, lz = model.vertices[:, 0], model.vertices[:, 1], model.vertices[:, 2]
+    wx, wy = x + ch * lx - sh * ly, y + sh * lx + ch * ly
+    dx, dy, dz = wx - px0, wy - py0, lz - pz0
+    cu = r00 * dx + r01 * dy + r02 * dz
+    cv = r10 * dx + r11 * dy + r12 * dz
+    cz = r20 * dx + r21 * dy + r22 * dz
+    # Faces turned towards the camera.
+    n = model.face_normals
+    first = model.face_first
+    facing = (ch * n[:, 0] - sh * n[:, 1]) * (px0 - wx[first]) + (sh * n[:, 0] + ch * n[:, 1]) * (
+        py0 - wy[first]
+    ) + n[:, 2] * (pz0 - lz[first]) > 0
+    if not facing.any():
+        return None
+    in_front = bool(cz.min() >= NEAR_M)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pu, pv = fx * cu / cz + cx, fy * cv / cz + cy
+    pixels = np.stack((pu, pv), axis=1)
+    fixed = np.rint(pixels * 16).astype(np.int32) if in_front else None
+    cam = np.stack((cu, cv, cz), axis=1)
+    drawn: list[np.ndarray] = []
     clipped = False
-    for idx, normal, part in model.faces:
-        nx, ny, nz = normal
-        p0 = world[idx[0]]
-        if (ch * nx - sh * ny) * (px0 - p0[0]) + (sh * nx + ch * ny) * (py0 - p0[1]) + nz * (
-            pz0 - p0[2]
-        ) <= 0:
-            continue
-        poly = [cam[j] for j in idx]
-        if min(p[2] for p in poly) < NEAR_M:
+    for f in np.flatnonzero(facing).tolist():
+        _, normal, part = model.faces[f]
+        idx = model.face_index[f]
+        if fixed is not None or cz[idx].min() >= NEAR_M:
+            face_px = pixels[idx]
+            pts = fixed[idx] if fixed is not None else np.rint(face_px * 16).astype(np.int32)
+        else:
             clipped = True
-            poly = clip_near(np.asarray(poly)).tolist()
+            poly = clip_near(cam[idx])
             if len(poly) < 3:
                 continue
-        px = [(fx * u / z + cx, fy * v / z + cy) for u, v, z in poly]
-        pts = np.array([(round(u * 16), round(v * 16)) for u, v in px], np.int32)
+            face_px = np.stack(
+                (fx * poly[:, 0] / poly[:, 2] + cx, fy * poly[:, 1] / poly[:, 2] + cy), axis=1
+            )
+            pts = np.rint(face_px * 16).astype(np.int32)
         cv2.fillConvexPoly(frame, pts, colours[(part, normal)], cv2.LINE_AA, 4)
         if ids is not None:
             cv2.fillConvexPoly(ids, pts, obj, cv2.LINE_8, 4)
-        drawn += px
+        drawn.append(face_px)
     if not drawn:
         return None
-    return np.array(drawn), clipped
+    return np.concatenate(drawn), clipped

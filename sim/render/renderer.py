@@ -286,7 +286,8 @@ class Renderer:
         The quad (TL, TR, BR, BL, float32) is relative to the bounding box (x0, y0, x1, y1,
         x1 and y1 exclusive, clipped to the image); post ends are in 1/16 px. The view's
         wedge and the draw distance are tested on all boards, and the few boards left
-        projected, in a dozen numpy calls; the per-board bookkeeping is plain Python.
+        projected and boxed, in a few dozen numpy calls on the whole set: the per-call
+        cost is paid once per frame, not once per board.
         """
         far = self._look.draw_distance_m
         cx, cy = float(cam_pos[0]), float(cam_pos[1])
@@ -311,42 +312,40 @@ class Renderer:
         if not len(idx):
             return []
         # The few boards left: their six points (face corners, post foot and top) in camera
-        # space and in pixels, in one go.
+        # space and in pixels, then their boxes, quads and posts, each in one go.
         pts = (self._sign_points_by_board[idx] - cam_pos) @ rot.T
-        zs_all = pts[:, :, 2]
-        zc = np.maximum(zs_all, near)
-        us_all = fx * pts[:, :, 0] / zc + ppx
-        vs_all = fy * pts[:, :, 1] / zc + ppy
-        boards = []
-        signs = self._sign_list
-        rows = zip(idx.tolist(), dist.tolist(), us_all.tolist(), vs_all.tolist(),
-                   zs_all.tolist(), strict=True)  # fmt: skip
-        for i, d, us, vs, zs in rows:
-            if min(zs) <= near:
-                continue
-            u0, u1 = min(us[:4]), max(us[:4])
-            v0, v1 = min(vs[:4]), max(vs[:4])
-            size = max(u1 - u0, v1 - v0)
-            if size < MIN_SIGN_PX or u1 <= 0 or u0 >= w - 1 or v1 <= 0 or v0 >= h - 1:
-                continue
-            x0, y0 = min(w, max(0, math.floor(u0))), min(h, max(0, math.floor(v0)))
-            x1, y1 = min(w, max(0, math.ceil(u1) + 1)), min(h, max(0, math.ceil(v1) + 1))
-            quad = np.array([(us[j] - x0, vs[j] - y0) for j in range(4)], np.float32)
-            sx, sy, nx, ny = signs[i]
-            boards.append(
-                (
-                    d,
-                    i,
-                    quad,
-                    (x0, y0, x1, y1),
-                    (round(us[4] * 16), round(vs[4] * 16)),
-                    (round(us[5] * 16), round(vs[5] * 16)),
-                    max(1, round(fx * POST_WIDTH_M / zs[4])),
-                    (-(sx - cx) * nx - (sy - cy) * ny) > 0,
-                    size,
-                )
+        zs = pts[:, :, 2]
+        zc = np.maximum(zs, near)
+        us = fx * pts[:, :, 0] / zc + ppx
+        vs = fy * pts[:, :, 1] / zc + ppy
+        face_u, face_v = us[:, :4], vs[:, :4]
+        u0, u1 = face_u.min(axis=1), face_u.max(axis=1)
+        v0, v1 = face_v.min(axis=1), face_v.max(axis=1)
+        size = np.maximum(u1 - u0, v1 - v0)
+        keep = (zs.min(axis=1) > near) & (size >= MIN_SIGN_PX)
+        keep &= (u1 > 0) & (u0 < w - 1) & (v1 > 0) & (v0 < h - 1)
+        if not keep.any():
+            return []
+        x0 = np.clip(np.floor(u0[keep]), 0, w)
+        y0 = np.clip(np.floor(v0[keep]), 0, h)
+        x1 = np.clip(np.ceil(u1[keep]) + 1, 0, w)
+        y1 = np.clip(np.ceil(v1[keep]) + 1, 0, h)
+        quads = np.empty((len(x0), 4, 2), np.float32)
+        quads[:, :, 0] = face_u[keep] - x0[:, None]
+        quads[:, :, 1] = face_v[keep] - y0[:, None]
+        posts = np.rint(np.stack((us[keep, 4:], vs[keep, 4:]), axis=2) * 16).astype(np.int64)
+        thick = np.maximum(1, np.rint(fx * POST_WIDTH_M / zs[keep, 4])).astype(np.int64)
+        i_kept = idx[keep]
+        facing = self._sign_facing[i_kept]
+        front = -dxs[i_kept] * facing[:, 0] - dys[i_kept] * facing[:, 1] > 0
+        boxes = np.stack((x0, y0, x1, y1), axis=1).astype(np.int64).tolist()
+        return [
+            (d, i, quad, tuple(box), tuple(p[0]), tuple(p[1]), t, f, sz)
+            for d, i, quad, box, p, t, f, sz in zip(
+                dist[keep].tolist(), i_kept.tolist(), quads, boxes, posts.tolist(),
+                thick.tolist(), front.tolist(), size[keep].tolist(), strict=True,
             )
-        return boards
+        ]  # fmt: skip
 
     def _draw_car(self, canvas, rot, cam_pos, car: CarBody, k_mat, ids, obj):
         colours = self._car_colours.get(car.color_bgr)
