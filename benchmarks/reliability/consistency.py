@@ -122,12 +122,17 @@ def check(
             report.double_bookings += len(ids) - 1
             problems.append(f"car {car_id}: {len(ids)} open bookings {sorted(ids)}")
     tolerance = timedelta(seconds=overlap_tolerance_s)
+    by_id_all = {b["_id"]: b for b in bookings}
     for car_id, car_spans in spans.items():
         car_spans.sort()
         for (_, end_a, a), (start_b, _, b) in zip(car_spans, car_spans[1:], strict=False):
             if start_b < end_a - tolerance:
                 report.double_bookings += 1
-                problems.append(f"car {car_id}: booking {b} began before {a} ended")
+                gap = (end_a - start_b).total_seconds()
+                problems.append(
+                    f"car {car_id}: booking {b} began before {a} ended "
+                    f"({gap:.2f} s before; {_describe(by_id_all[a])}; {_describe(by_id_all[b])})"
+                )
 
     by_id = {b["_id"]: b for b in bookings}
     repair_before = at - timedelta(seconds=CLAIM_REPAIR_S + stale_slack_s)
@@ -146,6 +151,13 @@ def check(
                 f"for {booking.get('car')}"
             )
     return report
+
+
+def _describe(b: dict[str, Any]) -> str:
+    return (
+        f"{b['_id']} {b.get('kind', 'trip')} {b.get('status')} "
+        f"from {b.get('created_at')} to {b.get('ended_at')} ({b.get('reason')})"
+    )
 
 
 def ledger_problems(
