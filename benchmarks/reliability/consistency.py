@@ -9,11 +9,12 @@ does) and lists every violation of the booking invariants:
   timeout (plus `stale_slack_s` for the sweep to run) — else the booking is stuck;
 - every car is in at most one open booking, and a car's `booking` is an open booking of
   that car (a claim with no booking counts only once the server's repair time is over);
-- no car was ever booked twice: a car's bookings never overlap in time by more than
-  `overlap_tolerance_s`. A booking's `created_at` is taken when its request starts,
-  before the car is claimed, so it may precede the end of the car's previous trip by as
-  long as that request took: drills pass the slowest request they saw. (Two bookings
-  open at once, the real double booking, the database's unique index refuses.)
+- no car was ever booked twice: a car's bookings never overlap in time. A booking's
+  `created_at` is taken when its request starts, before the car is claimed, so the
+  booking began somewhere within `overlap_tolerance_s` after it (drills pass the slowest
+  request they saw); two bookings count as overlapping only if they do even when each
+  began as late as it may have. (Two bookings open at once, the real double booking, the
+  database's unique index refuses.)
 
 `ledger_problems` compares the database with what clients were told (bookings answered
 201, closes answered 200): an acknowledged booking that is missing or ended otherwise is
@@ -124,15 +125,22 @@ def check(
     tolerance = timedelta(seconds=overlap_tolerance_s)
     by_id_all = {b["_id"]: b for b in bookings}
     for car_id, car_spans in spans.items():
-        car_spans.sort()
-        for (_, end_a, a), (start_b, _, b) in zip(car_spans, car_spans[1:], strict=False):
-            if start_b < end_a - tolerance:
-                report.double_bookings += 1
-                gap = (end_a - start_b).total_seconds()
-                problems.append(
-                    f"car {car_id}: booking {b} began before {a} ended "
-                    f"({gap:.2f} s before; {_describe(by_id_all[a])}; {_describe(by_id_all[b])})"
-                )
+        # A booking began (its car was claimed) somewhere in [created_at, created_at +
+        # tolerance]; two bookings overlap for sure only if they do even when each began
+        # as late as it may have. (Sorting by created_at alone is not enough: a slow
+        # request's booking may sort before one it was claimed after.)
+        late = sorted((min(start + tolerance, end), end, bid) for start, end, bid in car_spans)
+        for i, (start_a, end_a, a) in enumerate(late):
+            for start_b, end_b, b in late[i + 1 :]:
+                if start_b >= end_a:
+                    break  # sorted by (late) start: no later one overlaps a
+                if start_b < end_b and start_a < end_a:
+                    report.double_bookings += 1
+                    gap = (min(end_a, end_b) - start_b).total_seconds()
+                    problems.append(
+                        f"car {car_id}: bookings {a} and {b} overlap by {gap:.2f} s "
+                        f"({_describe(by_id_all[a])}; {_describe(by_id_all[b])})"
+                    )
 
     by_id = {b["_id"]: b for b in bookings}
     repair_before = at - timedelta(seconds=CLAIM_REPAIR_S + stale_slack_s)

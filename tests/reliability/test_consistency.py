@@ -87,13 +87,38 @@ def test_overlapping_trips_of_one_car_are_a_double_booking(db):
     db.bookings.insert_one(booking("b7", "c2", "arrived", 25, 15))
     report = check(db, at=NOW)
     assert report.double_bookings == 1
-    assert any("b7 began before b4 ended" in p for p in report.problems)
+    assert any("bookings b4 and b7 overlap" in p for p in report.problems), report.problems
 
 
 def test_a_start_within_the_tolerance_is_not_an_overlap(db):
     healthy(db)
     db.bookings.insert_one(booking("b7", "c2", "arrived", 20.5, 15))
     assert check(db, at=NOW).ok
+
+
+def test_a_slow_request_booking_that_began_after_a_short_trip_is_not_an_overlap(db):
+    """Seen at saturation: A's request started first (its created_at) but claimed the
+    car only after B, a short trip booked meanwhile, had ended; A then ran long."""
+    healthy(db)
+    db.bookings.insert_many(
+        [
+            booking("ba", "c2", "arrived", 19.0, 5),  # request took up to 4 s
+            booking("bb", "c2", "arrived", 18.5, 16),
+        ]
+    )
+    assert check(db, at=NOW, overlap_tolerance_s=4.0).ok
+    report = check(db, at=NOW, overlap_tolerance_s=1.0)  # too fast a request for that
+    assert report.double_bookings == 1
+    assert any("bookings ba and bb overlap" in p for p in report.problems), report.problems
+
+
+def test_a_trip_inside_another_is_an_overlap(db):
+    healthy(db)
+    db.bookings.insert_many(
+        [booking("ba", "c2", "arrived", 19, 5), booking("bb", "c2", "arrived", 15, 10)]
+    )
+    report = check(db, at=NOW, overlap_tolerance_s=2.0)
+    assert report.double_bookings == 1 and not report.ok
 
 
 @pytest.mark.parametrize(
