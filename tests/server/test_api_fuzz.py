@@ -18,7 +18,7 @@ from server import create_app  # noqa: E402
 from tests.helpers.fleet_api import FLEET_KEY, make_config  # noqa: E402
 from tests.helpers.live_servers import serving  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# About 7 s on the 2-core build machine: part of the fast suite.
 
 
 def test_fuzzing_every_operation_finds_no_5xx_and_no_schema_violation(mongo_uri, db_name):
