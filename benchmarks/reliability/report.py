@@ -12,10 +12,13 @@ def render(result: dict[str, Any], module: ModuleType) -> str:
         lines.append(f"- FAILED: {failure}")
     if "consistency" in result:
         c = result["consistency"]
+        driven = result["trips_driven"]
+        if driven is None:
+            driven = "n/a (the cars ran as processes)"
         lines += [
             f"- bookings acknowledged: {result['bookings_acknowledged']}, "
             f"stored but never acknowledged (request cut off): "
-            f"{result['bookings_unacknowledged']}, trips driven: {result['trips_driven']}",
+            f"{result['bookings_unacknowledged']}, trips driven: {driven}",
             f"- final states: {result['final_states']}",
             f"- lost bookings: {result['lost_bookings']}, double bookings: "
             f"{result['double_bookings']}, conflicting answers: {result['conflicting_answers']}",
