@@ -28,7 +28,7 @@ class DetectTrainConfig:
     parity_images: int = 20  # validation images every export is compared on
     eval_images: int | None = None  # validation images scored for mAP (None: all)
     latency_runs: int = 200
-    bn_batches: int = 50  # unaugmented training batches the batch norms are re-estimated on
+    bn_batches: int = 50  # batches for `batchnorm.recalibrate_batch_norms` (not yet wired in)
     preprocess: DetectorPreprocess = field(default_factory=lambda: DetectorPreprocess(size=224))
 
     def __post_init__(self) -> None:

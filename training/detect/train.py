@@ -150,12 +150,6 @@ def train_detect(
     best = checkpoints / "best.weights.h5"
     if best.is_file():
         model.load_weights(best)
-    from training.detect.batchnorm import recalibrate_batch_norms
-
-    recalibrate_batch_norms(
-        model,
-        pipeline.validation_dataset(train, anchors, config).take(config.bn_batches),
-    )
     model.save(out / "detect.keras")
     from training.detect.report import evaluate_and_export
 
