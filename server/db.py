@@ -118,6 +118,9 @@ def _without_password(message: str, uri: str) -> str:
     return message.replace(password, "***") if password else message
 
 
+IDEMPOTENCY_INDEX = "one_booking_per_station_key"
+
+
 def ensure_indexes(db: Database) -> None:
     """Create every index the server relies on; safe to run at every start, in every worker."""
     db.devices.create_index([("token_hash", ASCENDING)], unique=True, name="token_hash")
@@ -133,6 +136,13 @@ def ensure_indexes(db: Database) -> None:
         name="one_open_booking_per_car",
     )
     db.bookings.create_index([("station", ASCENDING), ("created_at", ASCENDING)], name="station")
+    # A station's Idempotency-Key books once, even when two retries race.
+    db.bookings.create_index(
+        [("station", ASCENDING), ("idempotency_key", ASCENDING)],
+        unique=True,
+        partialFilterExpression={"idempotency_key": {"$exists": True}},
+        name=IDEMPOTENCY_INDEX,
+    )
     # Node reservations: `_id` is the node, so the database keeps one holder per node.
     db.reservations.create_index([("car", ASCENDING)], name="holder")
     db.reservations.create_index([("expires_at", ASCENDING)], name="lease_expiry")

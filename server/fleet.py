@@ -20,6 +20,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from city import City, CityError, NoRouteError
+from server.db import IDEMPOTENCY_INDEX
 from server.errors import ApiError, Conflict, Forbidden, NotFound
 from server.make_way import ParkedCar, in_the_way, parking_route, route_roads
 
@@ -38,6 +39,10 @@ ORPHAN_CLAIM_GRACE = timedelta(seconds=10)
 
 class NoCarAvailable(ApiError):
     status, code = 409, "no_car_available"
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 409, "idempotency_key_reused"
 
 
 class UnknownNode(ApiError):
@@ -170,9 +175,20 @@ class Fleet:
         docs = self.db.bookings.find(query).sort("created_at", -1).limit(limit)
         return [booking_view(doc) for doc in docs]
 
-    def book(self, station_id: str, destination: str) -> dict[str, Any]:
-        """Claim the ready car nearest (by route) to `destination` and create its booking."""
+    def book(
+        self, station_id: str, destination: str, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Claim the ready car nearest (by route) to `destination` and create its booking.
+
+        Returns (booking, created). With an `idempotency_key` the station already used,
+        nothing is booked: the booking that key made comes back with `created` False. A
+        unique index on (station, key) settles two retries racing each other.
+        """
         self.check_node(destination)
+        if idempotency_key is not None:
+            earlier = self.replay(station_id, idempotency_key, destination)
+            if earlier is not None:
+                return earlier, False
         t = now()
         distances = self._distances(destination)
         candidates = [
@@ -221,16 +237,40 @@ class Fleet:
                 "created_at": t,
                 "updated_at": t,
             }
+            if idempotency_key is not None:
+                doc["idempotency_key"] = idempotency_key
             try:
                 self.db.bookings.insert_one(doc)
-            except DuplicateKeyError:
-                log.error("car %s already had an open booking; releasing claim", car_id)
+            except DuplicateKeyError as exc:
                 self._release(car_id, booking_id)
+                if idempotency_key is not None and IDEMPOTENCY_INDEX in str(exc):
+                    log.info("booking key of station %s used by a concurrent request", station_id)
+                    earlier = self.replay(station_id, idempotency_key, destination)
+                    if earlier is not None:
+                        return earlier, False
+                log.error("car %s already had an open booking; releasing claim", car_id)
                 continue
             log.info("booking %s: car %s %s -> %s", booking_id, car_id, node, destination)
             self._make_way(doc["route"], car_id)
-            return booking_view(doc)
+            return booking_view(doc), True
+        if idempotency_key is not None:  # a racing retry may have taken the last car
+            earlier = self.replay(station_id, idempotency_key, destination)
+            if earlier is not None:
+                return earlier, False
         raise NoCarAvailable("no car is ready to take this trip; try again shortly")
+
+    def replay(self, station_id: str, key: str, destination: str) -> dict[str, Any] | None:
+        """The booking `station_id` made with idempotency `key`, if any (409 if it was for
+        another destination: a key names one booking request, never two)."""
+        doc = self.db.bookings.find_one({"station": station_id, "idempotency_key": key})
+        if doc is None:
+            return None
+        if doc["destination"] != destination:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key already used for booking {doc['_id']} to "
+                f"{doc['destination']!r}; make a new key for a new booking"
+            )
+        return booking_view(doc)
 
     def _make_way(self, route: dict[str, Any], moving_car: str, depth: int = 0) -> None:
         """Send the idle cars parked on `route`'s roads somewhere out of the way

@@ -119,6 +119,26 @@ class BookingIn(_Strict):
     destination: str = Field(min_length=1, max_length=64)
 
 
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,128}$"
+
+
+class BookingHeaders(BaseModel):
+    """`Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header): the same key from
+    the same station books once; a repeat gets the booking the first request made."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    idempotency_key: str | None = Field(
+        default=None,
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY,
+        description=(
+            "a key the station makes once per booking it means (1-128 visible ASCII "
+            "characters, e.g. a UUID) and sends again on every retry of that booking"
+        ),
+    )
+
+
 class RerouteIn(_Strict):
     node: str = Field(
         pattern=NODE_ID, description="the last node the car is sure of (where it stands now)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,9 @@ import requests
 from station.config import StationConfig
 
 log = logging.getLogger(__name__)
+
+# Pause before a booking whose answer was lost is sent again with the same key.
+BOOKING_RETRY_PAUSE_S = 0.5
 
 
 class FleetError(Exception):
@@ -131,7 +135,19 @@ class FleetApi:
         return cars
 
     def book(self, destination: str) -> dict[str, Any]:
-        booking = self._call("POST", "/bookings", ok=201, json={"destination": destination})
+        """Book a trip. The request carries a fresh `Idempotency-Key`, so when its answer is
+        lost (no answer, or a 503) it is sent once more with the same key: the server hands
+        back the booking it already made instead of sending a second car."""
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        body = {"destination": destination}
+        try:
+            booking = self._call("POST", "/bookings", ok=201, json=body, headers=dict(headers))
+        except FleetError as exc:
+            if exc.status != 503:
+                raise
+            log.warning("booking to %s got no answer (%s); retrying with its key", destination, exc)
+            time.sleep(BOOKING_RETRY_PAUSE_S)
+            booking = self._call("POST", "/bookings", ok=201, json=body, headers=dict(headers))
         with self._cars_lock:
             self._cars = None  # the booked car changed
         return booking

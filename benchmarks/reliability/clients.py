@@ -251,11 +251,14 @@ class SimStation(threading.Thread):
             self.api.close()
 
     def book_once(self) -> None:
+        # One key per booking request, kept by every retry of it: a retry whose first
+        # answer was lost gets that booking back instead of a second car.
+        key = f"{self.me.id}-{self.rng.getrandbits(64):016x}"
         r, _ = self.api.call(
             "POST",
             "/bookings",
             "POST /bookings",
-            headers=self.me.headers,
+            headers={**self.me.headers, "Idempotency-Key": key},
             json={"destination": self.rng.choice(self.nodes)},
         )
         if r is None or r.status_code != 201:

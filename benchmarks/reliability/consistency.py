@@ -197,8 +197,9 @@ def ledger_problems(
     return problems, lost
 
 
-def unacknowledged(db: Database, acked: dict[str, str]) -> int:
-    """Trip bookings stored whose 201 never reached a station (its request was cut off)."""
-    return sum(
-        1 for b in db.bookings.find({"station": {"$ne": None}}, {"_id": 1}) if b["_id"] not in acked
-    )
+def unacknowledged(db: Database, acked: dict[str, str], stations: list[str]) -> int:
+    """Trip bookings of `stations` stored whose 201 never reached the station (its request
+    was cut off). Other stations' bookings (an earlier drill on the same cluster) are not
+    this drill's to count."""
+    query = {"station": {"$in": stations}}
+    return sum(1 for b in db.bookings.find(query, {"_id": 1}) if b["_id"] not in acked)

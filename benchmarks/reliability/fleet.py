@@ -130,7 +130,7 @@ class Fleet:
             with self.ledger.lock:
                 acked, closes = dict(self.ledger.acked), dict(self.ledger.closes)
             ledger_problems, lost = consistency.ledger_problems(db, acked, closes)
-            unacked = consistency.unacknowledged(db, acked)
+            unacked = consistency.unacknowledged(db, acked, [st.me.id for st in self.stations])
         finally:
             db.client.close()
         double = report.double_bookings + self.ledger.double_assignments
@@ -154,9 +154,16 @@ class Fleet:
             t.join(timeout=30)
 
 
-def verdict(result: dict[str, Any], traffic: dict[str, Any]) -> list[str]:
-    """The drill's failures against its targets (empty: passed)."""
+def verdict(result: dict[str, Any], traffic: dict[str, Any], *, retried: bool = False) -> list[str]:
+    """The drill's failures against its targets (empty: passed). `retried`: the clients
+    retried unanswered requests, so a booking the server stored must have been
+    acknowledged (its retry carried the same Idempotency-Key) unless a retry gave up."""
     failures = []
+    if retried and result["bookings_unacknowledged"] and not traffic["gave_up"]:
+        failures.append(
+            f"{result['bookings_unacknowledged']} bookings stored but never acknowledged "
+            "although every retry (same Idempotency-Key) was answered"
+        )
     if traffic["http_500"]:
         failures.append(f"{traffic['http_500']} answers were 500")
     if traffic["bad_5xx_bodies"]:

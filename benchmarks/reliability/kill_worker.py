@@ -60,7 +60,7 @@ def drive(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
         traffic = fleet.recorder.summary()
     finally:
         fleet.close()
-    failures = verdict(result, traffic)
+    failures = verdict(result, traffic, retried=True)
     if traffic["gave_up"]:
         failures.append(f"{traffic['gave_up']} requests unanswered after {args.retry_s:g} s")
     if any(k["replaced_s"] is None for k in kills):

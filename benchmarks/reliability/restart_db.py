@@ -119,7 +119,7 @@ def drive(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
         traffic = fleet.recorder.summary()
     finally:
         fleet.close()
-    failures = verdict(result, traffic)
+    failures = verdict(result, traffic, retried=True)
     bad = {k: n for k, n in outage.items() if not k.endswith(" 503 database_unavailable")}
     if bad:
         failures.append(f"answers other than 503 database_unavailable while down: {bad}")

@@ -7,7 +7,7 @@ from apiflask import APIBlueprint
 from server.api.common import BEARER, ERRORS, PREFIX, services
 from server.auth import authenticate, current_device
 from server.fleet import booking_view
-from server.schemas import BookingIn, BookingOut, ProgressIn, RerouteIn
+from server.schemas import BookingHeaders, BookingIn, BookingOut, ProgressIn, RerouteIn
 
 bp = APIBlueprint("bookings", __name__, url_prefix=PREFIX, tag="Bookings")
 CLOSED = {409: "The booking is already closed, or the node is not ahead on its route"}
@@ -15,19 +15,37 @@ CLOSED = {409: "The booking is already closed, or the node is not ahead on its r
 
 @bp.post("/bookings")
 @bp.input(BookingIn, location="json")
+@bp.input(BookingHeaders, location="headers")
 @bp.output(BookingOut, status_code=201)
 @bp.doc(
     summary="Book the nearest ready car to a destination",
+    description=(
+        "Send an `Idempotency-Key` to make retries safe: when the answer to a booking is "
+        "lost (a timeout, a dropped connection, a 503), send the same request with the "
+        "same key again. If the first one was stored, its booking comes back (201, with "
+        "`Idempotent-Replayed: true`) and no second car is sent."
+    ),
     security=BEARER,
-    responses={**ERRORS, 409: "No car is ready (`no_car_available`)"},
+    responses={
+        **ERRORS,
+        409: "No car is ready (`no_car_available`), or the key was used for another "
+        "destination (`idempotency_key_reused`)",
+    },
 )
 @authenticate("station")
-def book(json_data: BookingIn) -> dict:
+def book(json_data: BookingIn, headers_data: BookingHeaders) -> tuple[dict, int, dict]:
     svc = services()
-    svc.booking_limit.hit(current_device().id)
-    booking = svc.fleet.book(current_device().id, json_data.destination)
-    svc.waiters.notify(booking["car"], booking)
-    return booking
+    station = current_device().id
+    key = headers_data.idempotency_key
+    if key is not None:  # a replay costs one indexed read: not held to the rate limit
+        earlier = svc.fleet.replay(station, key, json_data.destination)
+        if earlier is not None:
+            return earlier, 201, {"Idempotent-Replayed": "true"}
+    svc.booking_limit.hit(station)
+    booking, created = svc.fleet.book(station, json_data.destination, key)
+    if created:
+        svc.waiters.notify(booking["car"], booking)
+    return booking, 201, {"Idempotent-Replayed": "false" if created else "true"}
 
 
 @bp.get("/bookings/<booking_id>")

@@ -42,8 +42,11 @@ class Api:
         assert r.status_code == 200, r.json
         return car, token
 
-    def book(self, station_token: str, destination: str):
-        return self.call("POST", "/bookings", station_token, json={"destination": destination})
+    def book(self, station_token: str, destination: str, key: str | None = None):
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        return self.call(
+            "POST", "/bookings", station_token, json={"destination": destination}, headers=headers
+        )
 
     def cars(self, token: str):
         return self.call("GET", "/cars", token)

@@ -181,4 +181,7 @@ def test_the_ledger_finds_lost_and_changed_bookings(db):
     assert any("b-missing" in p for p in problems)
     assert any("b2: acknowledged arrived, stored cancelled" in p for p in problems)
     assert ledger_problems(db, {"b1": "st-1"}, {"b1": "arrived"}) == ([], 0)
-    assert unacknowledged(db, {"b1": "st-1"}) == 4
+    assert unacknowledged(db, {"b1": "st-1"}, ["st-1"]) == 4
+    db.bookings.insert_one({**booking("b9", "c3", "arrived", 5, 1), "station": "st-9"})
+    assert unacknowledged(db, {"b1": "st-1"}, ["st-1"]) == 4  # another drill's station
+    assert unacknowledged(db, {"b1": "st-1"}, ["st-1", "st-9"]) == 5

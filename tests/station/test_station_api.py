@@ -67,6 +67,38 @@ def test_no_car_free_is_a_clear_409(client, cars):
     assert r.status_code == 409 and r.json["error"]["code"] == "no_car_available"
 
 
+def test_a_booking_whose_answer_is_lost_is_retried_without_a_second_car(
+    client, cars, fleet, monkeypatch
+):
+    """The fleet stores the booking but its 201 never reaches the station: the station
+    sends it again with the same Idempotency-Key and gets the same booking back."""
+    cars("A", "Alpha", FakeCarScript(start_delay_s=30))
+    cars("B", "Beta", FakeCarScript(start_delay_s=30))
+    real = requests.Session.request
+    keys: list[str | None] = []
+
+    def lose_first_answer(self, method, url, **kw):
+        response = real(self, method, url, **kw)
+        if method == "POST" and url.endswith("/bookings"):
+            keys.append(kw["headers"].get("Idempotency-Key"))
+            if len(keys) == 1:
+                raise requests.ConnectionError("connection reset after the request was sent")
+        return response
+
+    monkeypatch.setattr(requests.Session, "request", lose_first_answer)
+    r = client.post("/api/booking", json={"destination": "E"})
+    monkeypatch.undo()
+    assert r.status_code == 201, r.json
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    stored = requests.get(
+        f"{fleet}/bookings", headers={"X-Fleet-Key": FLEET_KEY}, timeout=10
+    ).json()["bookings"]
+    assert len(stored) == 1, "the retry made a second booking"
+    assert stored[0]["car"] == r.json["car"]["id"]
+    mine = [c["id"] for c in client.get("/api/cars").json["cars"] if c["mine"]]
+    assert mine == [r.json["car"]["id"]]
+
+
 def test_one_open_trip_per_screen_and_cancel(client, cars):
     cars("A", script=FakeCarScript(start_delay_s=30))
     cars("B", "Beta")
