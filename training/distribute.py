@@ -45,3 +45,43 @@ def is_chief() -> bool:
     kind, index = task.get("type", "worker"), int(task.get("index", 0))
     has_chief = "chief" in (config.get("cluster") or {})
     return kind == "chief" or (not has_chief and kind == "worker" and index == 0)
+
+
+def keras_fit_scope(model: Any, strategy: Any) -> Any:
+    """The context to call `model.fit` in under `strategy`.
+
+    Keras 3 cannot `fit` under MultiWorkerMirroredStrategy (keras-team/keras#20585,
+    #20329), for two reasons this works around:
+
+    - before the first step it averages a distributed input batch with
+      `strategy.reduce`, which rejects the dict of per-replica tensors our models take.
+      That early build is only done for a model that remembers the strategy it was made
+      under, and a model built and compiled beforehand does not need it: so the model
+      forgets it, and `fit` runs inside `strategy.scope()`, where Keras finds it again
+      for the distributed dataset and the replicated steps;
+    - after each step it averages every log across workers with
+      `strategy.reduce("MEAN", value, axis=0)`, which fails on the scalar losses and
+      metrics: so the steps return them as one-element vectors, which that reduction
+      turns back into the scalar mean over the workers.
+    """
+    import contextlib
+
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return contextlib.nullcontext()
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)
+    model._distribute_strategy = None  # noqa: SLF001 - see the docstring
+    model.train_step = _vector_logs(model.train_step)
+    model.test_step = _vector_logs(model.test_step)
+    return strategy.scope()
+
+
+def _vector_logs(step: Any) -> Any:
+    import tensorflow as tf
+
+    def wrapped(data: Any) -> dict[str, Any]:
+        return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
+
+    return wrapped

@@ -17,7 +17,7 @@ from typing import Any
 
 from training.detect.config import DetectTrainConfig
 from training.detect.dataset import load_split, read_labels
-from training.distribute import is_chief, make_strategy
+from training.distribute import is_chief, keras_fit_scope, make_strategy
 from training.lane.config import TrainingError
 
 log = logging.getLogger(__name__)
@@ -134,14 +134,15 @@ def train_detect(
                 clock.write_text(json.dumps({"seconds": before + time.monotonic() - start}))
 
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=tick))
-        model.fit(
-            pipeline.training_dataset(train, anchors, config),
-            validation_data=pipeline.validation_dataset(val[:VAL_LOSS_IMAGES], anchors, config),
-            epochs=config.epochs,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            verbose=1 if progress else 0,
-        )
+        with keras_fit_scope(model, strategy):
+            model.fit(
+                pipeline.training_dataset(train, anchors, config),
+                validation_data=pipeline.validation_dataset(val[:VAL_LOSS_IMAGES], anchors, config),
+                epochs=config.epochs,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                verbose=1 if progress else 0,
+            )
         seconds = before + time.monotonic() - start
         if chief:
             done.write_text(json.dumps({"seconds": round(seconds, 1), "steps": steps}) + "\n")

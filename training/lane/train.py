@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.distribute import is_chief, make_strategy
+from training.distribute import is_chief, keras_fit_scope, make_strategy
 from training.lane.config import LaneTrainConfig, TrainingError
 from training.lane.manifest import load_manifests, split_by_episode
 
@@ -101,14 +101,15 @@ def train_lane(
         callbacks.append(keras.callbacks.TensorBoard(str(out / "logs"), update_freq="epoch"))
     else:
         log.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
-    model.fit(
-        pipeline.training_dataset(train, config),
-        validation_data=pipeline.validation_dataset(val, config),
-        epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=1 if progress else 0,
-    )
+    with keras_fit_scope(model, strategy):
+        model.fit(
+            pipeline.training_dataset(train, config),
+            validation_data=pipeline.validation_dataset(val, config),
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=1 if progress else 0,
+        )
     if not chief:
         return {}
     best = checkpoints / "best.weights.h5"
