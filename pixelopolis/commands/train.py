@@ -81,6 +81,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--alpha", type=float, default=0.5, help="MobileNetV2 width multiplier (default 0.5)"
     )
     detect.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: a pass)")
+    detect.add_argument(
+        "--pretrain-steps",
+        type=int,
+        default=6000,
+        help="backbone pretraining steps on object crops before the detector (0: none; "
+        "default 6000)",
+    )
     detect.add_argument("--max-images", type=int, help="use only the first N images per split")
     detect.add_argument("--eval-images", type=int, help="validation images scored for mAP")
     detect.add_argument("--patience", type=int, default=4, help="early-stopping patience")
@@ -158,6 +165,7 @@ def run_detect(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate,
             alpha=args.alpha,
             steps_per_epoch=args.steps_per_epoch,
+            pretrain_steps=args.pretrain_steps,
             max_images=args.max_images,
             eval_images=args.eval_images,
             patience=args.patience,

@@ -33,6 +33,8 @@ TINY = DetectTrainConfig(
     parity_images=4,
     eval_images=8,
     latency_runs=5,
+    pretrain_steps=2,
+    pretrain_batch_size=4,
     strategy="default",
     preprocess=DetectorPreprocess(size=64),
 )
@@ -78,6 +80,9 @@ def test_a_run_writes_every_artifact(run):
     ):
         assert (out / name).is_file(), name
     assert (out / "detect_labels.txt").read_text().split() == metrics["classes"]
+    pretrained = json.loads((out / "checkpoints" / "backbone.json").read_text())
+    assert pretrained["steps"] == 2 and 0 <= pretrained["val_accuracy"] <= 1
+    assert (out / "checkpoints" / "backbone.npz").is_file()
     saved = json.loads((out / "metrics.json").read_text())
     assert set(saved["exports"]) == {"float32", "int8"}
     card = (out / "model_card.md").read_text()

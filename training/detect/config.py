@@ -28,6 +28,9 @@ class DetectTrainConfig:
     parity_images: int = 20  # validation images every export is compared on
     eval_images: int | None = None  # validation images scored for mAP (None: all)
     latency_runs: int = 200
+    # Backbone pretraining on crops of the objects (training/detect/pretrain.py); 0: none.
+    pretrain_steps: int = 6000
+    pretrain_batch_size: int = 32
     preprocess: DetectorPreprocess = field(default_factory=lambda: DetectorPreprocess(size=224))
 
     def __post_init__(self) -> None:
@@ -42,7 +45,11 @@ class DetectTrainConfig:
                 raise TrainingError(f"{name}: must be a positive integer or unset, got {value!r}")
         if not 0 < self.learning_rate < 1:
             raise TrainingError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
-        for name in ("warmup_steps", "weight_decay", "latency_runs"):
+        if not isinstance(self.pretrain_batch_size, int) or self.pretrain_batch_size <= 0:
+            raise TrainingError(
+                f"pretrain_batch_size: must be a positive integer, got {self.pretrain_batch_size!r}"
+            )
+        for name in ("warmup_steps", "weight_decay", "latency_runs", "pretrain_steps"):
             if getattr(self, name) < 0:
                 raise TrainingError(f"{name}: must be 0 or more, got {getattr(self, name)}")
         if self.alpha not in (0.35, 0.5, 0.75, 1.0):

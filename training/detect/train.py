@@ -115,6 +115,16 @@ def train_detect(
         log.info("%s: training already finished; exporting the best weights", done)
         seconds = float(json.loads(done.read_text()).get("seconds", 0.0))
     else:
+        pretrain_seconds = 0.0
+        if config.pretrain_steps:
+            from training.detect.pretrain import load_backbone, pretrain_backbone
+
+            pre = pretrain_backbone(
+                train, val, len(labels), config, strategy, checkpoints, progress=progress
+            )
+            load_backbone(model, checkpoints / "backbone.npz")
+            log.info("backbone pretrained: %s", pre)
+            pretrain_seconds = float(pre["seconds"])
         callbacks = [
             keras.callbacks.BackupAndRestore(str(checkpoints / "backup")),
             best_checkpoint(checkpoints),
@@ -143,7 +153,7 @@ def train_detect(
                 callbacks=callbacks,
                 verbose=1 if progress else 0,
             )
-        seconds = before + time.monotonic() - start
+        seconds = pretrain_seconds + before + time.monotonic() - start
         if chief:
             done.write_text(json.dumps({"seconds": round(seconds, 1), "steps": steps}) + "\n")
     if not chief:
