@@ -61,6 +61,7 @@ class LaunchConfig:
     stations: int = 0
     station_port: int = 0  # first station's port (0: any free ports); the next ones follow
     host: str = "127.0.0.1"
+    liveness_timeout_s: float | None = None  # the server's (None: its default)
 
     def __post_init__(self) -> None:
         if not 1 <= self.cars <= 32:
@@ -86,6 +87,7 @@ class CityLaunch:
     config: LaunchConfig
     fleet_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     server_url: str = ""
+    car_server_url: str | None = None  # what the cars are told (None: server_url)
     world: dict[str, Any] = field(default_factory=dict)
     station_urls: list[str] = field(default_factory=list)
     _children: list[_Child] = field(default_factory=list)
@@ -160,6 +162,8 @@ class CityLaunch:
         ]
         if cfg.city is not None:
             args += ["--city", str(cfg.city)]
+        if cfg.liveness_timeout_s is not None:
+            args += ["--liveness-timeout", str(cfg.liveness_timeout_s)]
         self._spawn("server", args)
         self.server_url = f"http://127.0.0.1:{port}"
         self._wait_healthy(f"{self.server_url}/api/v1/health", "the fleet server")
@@ -240,7 +244,7 @@ class CityLaunch:
         args = [
             "car",
             "--server",
-            self.server_url,
+            self.car_server_url or self.server_url,
             "--fleet-key",
             self.fleet_key,
             "--name",

@@ -76,6 +76,9 @@ class PlannerConfig:
     turn_speed_mps: float = 0.10
     curve_slowdown: float = 0.5  # speed *= 1 - curve_slowdown * |steering|
     reserve_distance_m: float = 0.5
+    # Unheld, the car also stops when odometry puts the next node this close, even if
+    # its sign was never recognised: no junction is entered on a missed sign.
+    hold_distance_m: float = 0.15
     reserve_retry_s: float = 0.5
     renew_interval_s: float = 3.0
     junction_exit_m: float = 1.4  # after a node's sign is passed, its turn goes on this far
@@ -98,6 +101,7 @@ class PlannerConfig:
             raise ValueError(f"curve_slowdown: must be in [0, 1], got {self.curve_slowdown}")
         for name in (
             "reserve_distance_m",
+            "hold_distance_m",
             "reserve_retry_s",
             "renew_interval_s",
             "junction_exit_m",
@@ -393,8 +397,10 @@ class Planner:
 
         step = tracker.expected
         assert step is not None
+        remaining = tracker.leg_remaining_m(inp.odometry_m)
+        at_mouth = remaining is not None and remaining <= self.config.hold_distance_m
         must_wait = self._pending == step.node and (
-            self._busy or tracker.expected_near(inp.detections)
+            self._busy or at_mouth or tracker.expected_near(inp.detections)
         )
         if must_wait and self._server_lost:
             return self._stop(

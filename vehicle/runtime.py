@@ -374,6 +374,8 @@ class CarRuntime:
         elif action.kind == "release" and action.node is not None:
             fleet.release(action.node)
         elif action.kind == "progress" and action.booking and action.node:
+            # One line per report, so a drill can check that none is lost (docs/reliability.md).
+            log.info("car: passed %s on %s", action.node, action.booking)
             fleet.report_progress(action.booking, action.node)
         elif action.kind == "arrived" and action.booking:
             fleet.report_arrived(action.booking)

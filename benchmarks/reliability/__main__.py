@@ -23,6 +23,7 @@ from benchmarks.reliability import (
     load,
     report,
     restart_db,
+    server_unreachable,
 )
 from benchmarks.reliability.cluster import DrillError
 
@@ -32,6 +33,10 @@ DRILLS = {
     "restart-db": (restart_db, "stop and restart the database under load"),
     "kill-car": (kill_car, "kill car processes mid-trip"),
     "board-link": (board_link, "unplug and replug the board's USB link while driving"),
+    "server-unreachable": (
+        server_unreachable,
+        "cut a driving car off the fleet server's network, then reconnect it",
+    ),
     "fuzz-api": (fuzz, "schemathesis over the whole HTTP API from its OpenAPI document"),
 }
 

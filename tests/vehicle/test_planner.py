@@ -56,7 +56,9 @@ class Run:
         self.odometry = 0.0
         self.granted: bool | None = None
         self.busy: set[str] = set()
+        self.unanswered: set[str] = set()  # reserves the server never answers
         self.server_ok = True
+        self.legs: tuple[float, ...] | None = None
         self.actions: list[Action] = []
 
     def frame(self, dets: Sequence[Detection] = (), steering: float = 0.0) -> PlannerOutput:
@@ -69,12 +71,17 @@ class Run:
                 odometry_m=self.odometry,
                 reservation_granted=self.granted,
                 server_ok=self.server_ok,
+                leg_lengths_m=self.legs,
             )
         )
         self.actions += out.actions
         for action in out.actions:
             if action.kind == "reserve":
-                self.granted = None if not self.server_ok else action.node not in self.busy
+                self.granted = (
+                    None
+                    if not self.server_ok or action.node in self.unanswered
+                    else action.node not in self.busy
+                )
         self.odometry += (out.left_mps + out.right_mps) / 2 * DT
         self.now += DT
         return out
@@ -293,6 +300,35 @@ def test_server_lost_before_a_reservation_stops_short_of_the_node() -> None:
     out = run.frame([near("B")])
     assert out.state is CarState.STOPPED and "before entering B" in out.reason
     assert ("progress", "B") not in run.kinds("progress")
+
+
+def test_server_lost_stops_short_of_an_unheld_node_whose_sign_is_never_seen() -> None:
+    """Odometry alone keeps the car out of a junction it does not hold (a missed sign)."""
+    run = Run(assignment=booking())
+    run.legs = (1.0, 1.0, 1.0)
+    run.frames(3)
+    run.server_ok = False
+    outs = run.frames(400)  # 20 s, no sign ever recognised
+    assert outs[-1].state is CarState.STOPPED and "before entering B" in outs[-1].reason
+    assert 1.0 - 0.15 - 0.02 < run.odometry <= 1.0 - 0.15 + 0.01
+    assert all(o.left_mps == 0.0 for o in outs[-100:])
+    assert ("progress", "B") not in run.kinds("progress")
+    run.server_ok = True
+    outs = run.frames(20)
+    assert ("reserve", "B") in run.kinds("reserve")
+    assert outs[-1].state is CarState.DRIVING and outs[-1].left_mps > 0
+
+
+def test_an_unanswered_node_is_not_entered_by_odometry_either() -> None:
+    run = Run(assignment=booking())
+    run.legs = (1.0, 1.0, 1.0)
+    run.unanswered.add("B")
+    outs = run.frames(400)
+    assert outs[-1].state is CarState.WAITING_AT_INTERSECTION and "no answer" in outs[-1].reason
+    assert 1.0 - 0.15 - 0.02 < run.odometry <= 1.0 - 0.15 + 0.01
+    run.unanswered.clear()
+    outs = run.frames(40)
+    assert outs[-1].state is CarState.DRIVING and run.odometry > 1.0
 
 
 def test_invalid_assignment_is_a_safe_stop() -> None:
