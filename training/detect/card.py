@@ -79,8 +79,9 @@ def write_detect_card(out: Path, metrics: dict[str, Any], config: DetectTrainCon
 
 SSDLite with a MobileNetV2 backbone (width {config.alpha}, no pretrained weights), input
 {pre.size}x{pre.size}, {metrics["anchors"]} anchors on five feature maps (strides 8 to
-128, with a top-down path into the stride-16 and stride-8 maps), sigmoid focal loss and
-smooth-L1 box loss (`training/detect/`). Exported with the `TFLite_Detection_PostProcess`
+128, with a top-down path into the stride-16 and stride-8 maps), sigmoid focal loss plus
+{config.class_ce_weight:g} x softmax cross-entropy on positive anchors, smooth-L1 box loss
+(`training/detect/`). Exported with the `TFLite_Detection_PostProcess`
 op: outputs `boxes`, `classes`, `scores`, `count`.
 
 ## Intended use

@@ -17,6 +17,7 @@ class DetectTrainConfig:
     learning_rate: float = 2e-3  # peak of the cosine schedule (after warm-up)
     warmup_steps: int = 300
     weight_decay: float = 1e-4
+    class_ce_weight: float = 1.0  # softmax cross-entropy on positives (training/detect/loss.py)
     alpha: float = 0.5  # MobileNetV2 width multiplier
     seed: int = 0
     augment: bool = True
@@ -49,7 +50,13 @@ class DetectTrainConfig:
             raise TrainingError(
                 f"pretrain_batch_size: must be a positive integer, got {self.pretrain_batch_size!r}"
             )
-        for name in ("warmup_steps", "weight_decay", "latency_runs", "pretrain_steps"):
+        for name in (
+            "warmup_steps",
+            "weight_decay",
+            "latency_runs",
+            "pretrain_steps",
+            "class_ce_weight",
+        ):
             if getattr(self, name) < 0:
                 raise TrainingError(f"{name}: must be 0 or more, got {getattr(self, name)}")
         if self.alpha not in (0.35, 0.5, 0.75, 1.0):

@@ -89,7 +89,7 @@ def train_detect(
 
     from training.detect import data as pipeline
     from training.detect.anchors import generate_anchors
-    from training.detect.loss import box_loss, focal_loss
+    from training.detect.loss import box_loss, class_loss
     from training.detect.model import build_detector
     from training.lane.callbacks import best_checkpoint
 
@@ -107,7 +107,7 @@ def train_detect(
         )
         model.compile(
             optimizer=keras.optimizers.Adam(_schedule(config, steps * config.epochs)),
-            loss={"boxes": box_loss, "classes": focal_loss},
+            loss={"boxes": box_loss, "classes": class_loss(config.class_ce_weight)},
         )
     done = checkpoints / "trained.json"
     seconds = 0.0
