@@ -5,7 +5,9 @@ world in real time, a real `pixelopolis car` on the board emulator), except that
 reaches the server through a cable the drill can cut (`netcable.NetworkCable`: packets
 vanish, requests time out). Per cycle the drill books a trip through the API, waits until
 the car is driving it, cuts the cable for `--outage-s`, watches the car in the world's
-ground truth, reconnects and watches it resume.
+ground truth, reconnects and watches it resume. Odd cycles cut early in the first leg;
+even ones just after the car reports its first node (if it does within 90 s), so that
+it has a leg to finish and reports to make while cut off.
 
 Targets, per cycle: during the outage the car comes to rest (it may finish its leg, not
 start another) and enters no junction it did not already hold a reservation for; the
@@ -34,6 +36,7 @@ REST_MPS = 0.01  # "at rest"
 MOVING_MPS = 0.03  # "driving again"
 RESUME_TARGET_S = 10.0
 MID_TRIP_M = 0.3  # metres into the trip before the cut
+AFTER_NODE_WAIT_S = 90.0
 POLL_S = 0.1
 PASSED = re.compile(r"car: passed (\S+) on (\S+)")
 
@@ -89,8 +92,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with NetworkCable() as cable, _CabledLaunch(config, cable=cable) as city:
         drill = _Drill(city, cable, args)
         drill.wait_ready()
-        for _ in range(args.cycles):
-            cycles.append(drill.cycle())
+        for k in range(args.cycles):
+            cycles.append(drill.cycle(after_node=k % 2 == 1))
         swallowed, forwarded = cable.swallowed, cable.forwarded
     failures = [f"cycle {i + 1}: {f}" for i, c in enumerate(cycles) for f in c.pop("failures")]
     return {
@@ -174,7 +177,10 @@ class _Drill:
             self.wait_ready(60)
         raise RuntimeError("no trip of three nodes or more could be booked")
 
-    def cycle(self) -> dict[str, Any]:
+    def cycle(self, *, after_node: bool = False) -> dict[str, Any]:
+        """One outage. `after_node`: cut just after the car reports its first node (so
+        it is on a leg it may finish, with reports to make), if it reports one within
+        AFTER_NODE_WAIT_S; otherwise, and by default, early in the first leg."""
         failures: list[str] = []
         self.wait_ready()
         trip = self.book()
@@ -184,7 +190,15 @@ class _Drill:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the car did not start trip {trip['id']} within 120 s")
             time.sleep(POLL_S)
-        time.sleep(float(self.rng.uniform(0, 2)))
+        cut_at = "first leg"
+        if after_node:
+            deadline = time.monotonic() + AFTER_NODE_WAIT_S
+            while time.monotonic() < deadline and not self.reported(trip["id"]):
+                time.sleep(POLL_S)
+            if self.reported(trip["id"]):
+                cut_at = f"after {self.reported(trip['id'])[0]}"
+        if cut_at == "first leg":
+            time.sleep(float(self.rng.uniform(0, 2)))
         car_id = trip["car"]
         held = [
             r["node"]
@@ -245,6 +259,7 @@ class _Drill:
         return {
             "booking": trip["id"],
             "route": trip["route"],
+            "cut": cut_at,
             "reservations_at_cut": held,
             "speed_at_cut_mps": round(before["speed"], 3),
             "at_rest_after_s": at_rest_since,
@@ -279,14 +294,14 @@ def _delivered(reported: list[str], passed: list[str]) -> bool:
 
 def table(result: dict[str, Any]) -> str:
     lines = [
-        "| cycle | speed at cut (m/s) | at rest after (s) | driven in outage (m) | junctions "
+        "| cycle | cut | speed at cut (m/s) | at rest after (s) | driven in outage (m) | junctions "
         "entered (held) | trip after outage | moving again after (s) | reports delivered "
         "after (s) |",
-        "|---:|---:|---:|---:|---|---|---:|---:|",
+        "|---:|---|---:|---:|---:|---|---|---:|---:|",
     ]
     for i, c in enumerate(result["cycles"], 1):
         lines.append(
-            f"| {i} | {c['speed_at_cut_mps']} | {c['at_rest_after_s']} | "
+            f"| {i} | {c['cut']} | {c['speed_at_cut_mps']} | {c['at_rest_after_s']} | "
             f"{c['driven_in_outage_m']} | {c['junctions_entered_in_outage']} "
             f"({c['reservations_at_cut']}) | {c['trip_status_after_outage']} | "
             f"{c['moving_again_after_s']} | {c['reports_delivered_after_s']} |"
