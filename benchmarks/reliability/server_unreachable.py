@@ -80,21 +80,17 @@ class _CabledLaunch(CityLaunch):
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    config = LaunchConfig(
-        cars=1,
-        city=Path(args.city) if args.city else None,
-        seed=args.seed,
-        workers=args.workers,
-        liveness_timeout_s=args.liveness_timeout,
-        log_dir=Path(args.logs) if args.logs else None,
-    )
     cycles: list[dict[str, Any]] = []
-    with NetworkCable() as cable, _CabledLaunch(config, cable=cable) as city:
-        drill = _Drill(city, cable, args)
-        drill.wait_ready()
-        for k in range(args.cycles):
-            cycles.append(drill.cycle(after_node=k % 2 == 1))
-        swallowed, forwarded = cable.swallowed, cable.forwarded
+    cable_counts = {"connections_forwarded": 0, "requests_lost_in_cuts": 0}
+    for k in range(args.cycles):
+        cycle = None
+        if k % 2 == 1:
+            cycle = _in_fresh_city(args, k, after_node=True, counts=cable_counts)
+        if cycle is None:  # first-leg cycles, and after-node ones where no node came
+            cycle = _in_fresh_city(args, k, after_node=False, counts=cable_counts)
+            if k % 2 == 1:
+                cycle["cut"] += f" (no node reported within {AFTER_NODE_WAIT_S:g} s)"
+        cycles.append(cycle)
     failures = [f"cycle {i + 1}: {f}" for i, c in enumerate(cycles) for f in c.pop("failures")]
     return {
         "drill": "server-unreachable",
@@ -105,20 +101,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "city": args.city or "the shipped town",
         },
         "cycles": cycles,
-        "cable": {"connections_forwarded": forwarded, "requests_lost_in_cuts": swallowed},
+        "cable": cable_counts,
         "failures": failures,
         "passed": not failures,
     }
 
 
+def _in_fresh_city(
+    args: argparse.Namespace, k: int, *, after_node: bool, counts: dict[str, int]
+) -> dict[str, Any] | None:
+    """One cycle in a city started for it, so every cycle begins with a car that knows
+    where it is (a trip cancelled mid-leg would leave it standing between nodes)."""
+    config = LaunchConfig(
+        cars=1,
+        city=Path(args.city) if args.city else None,
+        seed=args.seed + k,
+        workers=args.workers,
+        liveness_timeout_s=args.liveness_timeout,
+        log_dir=Path(args.logs) / f"cycle-{k + 1}" if args.logs else None,
+    )
+    with NetworkCable() as cable, _CabledLaunch(config, cable=cable) as city:
+        drill = _Drill(city, cable, args, seed=args.seed + k)
+        drill.wait_ready()
+        cycle = drill.cycle(after_node=after_node)
+        counts["connections_forwarded"] += cable.forwarded
+        counts["requests_lost_in_cuts"] += cable.swallowed
+    return cycle
+
+
 class _Drill:
-    def __init__(self, city: CityLaunch, cable: NetworkCable, args: argparse.Namespace) -> None:
+    def __init__(
+        self, city: CityLaunch, cable: NetworkCable, args: argparse.Namespace, *, seed: int
+    ) -> None:
         self.city, self.cable, self.args = city, cable, args
         self.booker = FleetBooker(city.server_url, city.fleet_key)
         self.api = self.booker.api
         self.world_car = city.world["cars"][0]["id"]
         self.car_log = city.log_dir / f"{self.world_car}.log"
-        self.rng = np.random.default_rng(args.seed)
+        self.rng = np.random.default_rng(seed)
         self.nodes = [n["id"] for n in self.api.call("GET", "/city").json()["nodes"]]
 
     # ------------------------------------------------------------------ reading
@@ -164,24 +184,23 @@ class _Drill:
     # ------------------------------------------------------------------ a cycle
     def book(self) -> dict[str, Any]:
         """A trip of at least three route nodes from where the car stands."""
+        here = self.server_car()["node"]
+        choices = [str(n) for n in self.rng.permutation(self.nodes) if n != here]
+        for dest in choices:
+            r = self.api.call("GET", "/routes", params={"from": here, "to": dest})
+            if r.status_code == 200 and len(r.json()["steps"]) >= 3:
+                break
+        else:
+            raise RuntimeError(f"no destination three nodes or more from {here}")
         for _ in range(20):
-            here = self.server_car()["node"]
-            choices = [n for n in self.nodes if n != here]
-            trip = self.booker.book(choices[int(self.rng.integers(len(choices)))])
-            if trip is None:
-                time.sleep(0.5)
-                continue
-            if len(trip["route"]) >= 3:
+            trip = self.booker.book(dest)
+            if trip is not None:
                 return trip
-            self.booker.cancel(trip)
-            self.wait_ready(60)
-        raise RuntimeError("no trip of three nodes or more could be booked")
+            time.sleep(0.5)
+        raise RuntimeError("no car was free for the trip")
 
-    def cycle(self, *, after_node: bool = False) -> dict[str, Any]:
-        """One outage. `after_node`: cut just after the car reports its first node (so
-        it is on a leg it may finish, with reports to make), if it reports one within
-        AFTER_NODE_WAIT_S; otherwise, and by default, early in the first leg."""
-        failures: list[str] = []
+    def start_trip(self) -> dict[str, Any]:
+        """Book a trip and wait until the car has driven MID_TRIP_M of it."""
         self.wait_ready()
         trip = self.book()
         start = self.world()["distance_m"]
@@ -190,14 +209,24 @@ class _Drill:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the car did not start trip {trip['id']} within 120 s")
             time.sleep(POLL_S)
+        return trip
+
+    def cycle(self, *, after_node: bool = False) -> dict[str, Any] | None:
+        """One outage. `after_node`: cut just after the car reports its first node (so
+        it is on a leg it may finish, with reports to make), or None if it reports none
+        within AFTER_NODE_WAIT_S; otherwise early in the first leg."""
+        failures: list[str] = []
+        trip = self.start_trip()
         cut_at = "first leg"
         if after_node:
             deadline = time.monotonic() + AFTER_NODE_WAIT_S
             while time.monotonic() < deadline and not self.reported(trip["id"]):
                 time.sleep(POLL_S)
-            if self.reported(trip["id"]):
-                cut_at = f"after {self.reported(trip['id'])[0]}"
-        if cut_at == "first leg":
+            if not self.reported(trip["id"]):
+                self.booker.cancel(trip)
+                return None
+            cut_at = f"after {self.reported(trip['id'])[0]}"
+        else:
             time.sleep(float(self.rng.uniform(0, 2)))
         car_id = trip["car"]
         held = [
@@ -239,6 +268,8 @@ class _Drill:
         status, passed = self.booker.follow(trip)
         reported = self.reported(trip["id"])
 
+        if before["speed"] < MOVING_MPS:
+            failures.append("the car was not driving when the cable was cut (nothing tested)")
         if at_rest_since is None:
             failures.append("the car was still moving when the network came back")
         if unreserved:
