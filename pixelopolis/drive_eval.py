@@ -161,7 +161,7 @@ def run_trips(
     wall0 = time.monotonic()
     rng = np.random.default_rng(seed)
     api = FleetBooker(city.server_url, city.fleet_key).api  # a reader of cars and the map
-    names = _wait_ready(api, city, city.config.cars, config.ready_timeout_s)
+    names = wait_ready(api, city, city.config.cars, config.ready_timeout_s)
     nodes = sorted(n["id"] for n in api.call("GET", "/city").json()["nodes"])
     trips: list[dict[str, Any]] = []
     open_trips: dict[str, dict[str, Any]] = {}
@@ -200,7 +200,7 @@ def run_trips(
     return summarise(trips, final, names, wall_s=time.monotonic() - wall0)
 
 
-def _wait_ready(api: _Api, city: CityLaunch, cars: int, timeout_s: float) -> dict[str, str]:
+def wait_ready(api: _Api, city: CityLaunch, cars: int, timeout_s: float) -> dict[str, str]:
     """Wait until every car reports ready; returns server car id → world car id."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.reliability.netcable import NetworkCable
-from pixelopolis.drive_eval import FleetBooker
+from pixelopolis.drive_eval import FleetBooker, wait_ready
 from pixelopolis.launch import CityLaunch, LaunchConfig
 
 REST_MPS = 0.01  # "at rest"
@@ -152,7 +152,6 @@ class _Drill:
         tally = state["metrics"]["per_car"].get(self.world_car, {})
         return {
             "speed": abs(car["speed_mps"]),
-            "xy": (car["x"], car["y"]),
             "distance_m": tally.get("distance_m", 0.0),
             "visits": [node for _, node in tally.get("visits", [])],
             "collisions": state["metrics"]["collisions"],
@@ -167,19 +166,7 @@ class _Drill:
         return [m.group(1) for m in PASSED.finditer(text) if m.group(2) == booking]
 
     def wait_ready(self, timeout_s: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            failed = self.city.failed_children()
-            if failed:
-                raise RuntimeError(f"exited before the car was ready: {'; '.join(failed)}")
-            try:
-                car = self.server_car()
-            except StopIteration:
-                car = None
-            if car and car["state"] == "ready" and car["online"] and car["booking"] is None:
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"the car was not ready within {timeout_s:.0f} s")
+        wait_ready(self.api, self.city, 1, timeout_s)
 
     # ------------------------------------------------------------------ a cycle
     def book(self) -> dict[str, Any]:
