@@ -73,6 +73,55 @@ def detector_input(
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
 
+@dataclass(frozen=True)
+class SignCropPreprocess:
+    """A detected sign's box, widened by `margin` of its size on each side, as a square
+    `size` x `size` RGB crop for the sign classifier (the second stage that names what
+    the detector found)."""
+
+    size: int = 32
+    margin: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.size < 8:
+            raise ValueError("size: must be at least 8 pixels")
+        if not 0.0 <= self.margin <= 1.0:
+            raise ValueError(f"margin: must be in [0, 1], got {self.margin}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.size, self.size, 3)
+
+
+def sign_crop(
+    frame_bgr: np.ndarray,
+    box: tuple[float, float, float, float],
+    config: SignCropPreprocess = SignCropPreprocess(),
+) -> np.ndarray:
+    """The sign classifier's input (size, size, 3) uint8 RGB for one box.
+
+    `box` is normalised (ymin, xmin, ymax, xmax) in the frame, as the detector gives it.
+    The widened box is clipped to the frame (at least one pixel) and stretched to the
+    square, as the detector stretches the frame.
+    """
+    _check_frame(frame_bgr)
+    rows, cols = frame_bgr.shape[:2]
+    ymin, xmin, ymax, xmax = (float(v) for v in box)
+    dy, dx = (ymax - ymin) * config.margin, (xmax - xmin) * config.margin
+    top = min(rows - 1, max(0, int(np.floor((ymin - dy) * rows))))
+    left = min(cols - 1, max(0, int(np.floor((xmin - dx) * cols))))
+    bottom = max(top + 1, min(rows, int(np.ceil((ymax + dy) * rows))))
+    right = max(left + 1, min(cols, int(np.ceil((xmax + dx) * cols))))
+    patch = frame_bgr[top:bottom, left:right]
+    shrink = patch.shape[0] > config.size and patch.shape[1] > config.size
+    small = cv2.resize(
+        patch,
+        (config.size, config.size),
+        interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+    )
+    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+
+
 def _check_frame(frame: np.ndarray) -> None:
     if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError("frame: expected an HxWx3 BGR image")
