@@ -369,9 +369,15 @@ class Planner:
         if step is None:
             return
         remaining = tracker.leg_remaining_m(inp.odometry_m)
+        # With the map's leg lengths the distance decides; the sign coming into view only
+        # when they are unknown: a sign recognised far off (a straight leg shows the next
+        # node's sign from the last junction) would stop the car there while the node is
+        # busy, holding the junction it stands in — two cars meeting on a two-way street
+        # then wait for each other's node for ever.
         if not self._approach and (
-            (remaining is not None and remaining <= self.config.reserve_distance_m)
-            or tracker.expected_in_view(inp.detections)
+            remaining <= self.config.reserve_distance_m
+            if remaining is not None
+            else tracker.expected_in_view(inp.detections)
         ):
             self._approach = True
         if not self._approach or step.node in self._held:

@@ -382,3 +382,31 @@ def test_a_node_is_given_back_once_the_car_has_left_its_junction() -> None:
     run.pass_node("D")
     assert run.planner.state is CarState.ARRIVED
     assert run.kinds("release").count(("release", "B")) == 1
+
+
+def test_a_sign_seen_far_off_does_not_stop_the_car_when_the_leg_is_known() -> None:
+    # A straight leg shows the next node's sign from the last junction. With the map's
+    # leg lengths the car asks for that node 0.5 m before it, not when the sign shows:
+    # waiting on a busy node from the far end of the leg would hold the junction the car
+    # stands in (two cars meeting on a two-way street then wait for each other).
+    run = Run(assignment=booking())
+    run.legs = (2.0, 1.0, 1.0)
+    run.busy = {"B"}
+    run.frame([far("B")])  # takes the assignment
+    outs = [run.frame([far("B")]) for _ in range(10)]
+    assert run.kinds("reserve") == []
+    assert all(out.state is CarState.DRIVING and out.left_mps > 0 for out in outs)
+    while run.odometry < 1.45:
+        run.frame([far("B")])
+    assert run.kinds("reserve") == []
+    outs = [run.frame([far("B")]) for _ in range(20)]
+    assert run.kinds("reserve")[:1] == [("reserve", "B")]  # 0.5 m before B
+    assert outs[-1].state is CarState.WAITING_AT_INTERSECTION and outs[-1].left_mps == 0.0
+    assert 1.5 <= run.odometry < 1.6
+
+
+def test_without_leg_lengths_the_sign_coming_into_view_asks_for_the_node() -> None:
+    run = Run(assignment=booking())
+    run.frame([far("B")])
+    run.frame([far("B")])
+    assert run.kinds("reserve") == [("reserve", "B")]
