@@ -84,6 +84,10 @@ class PlannerConfig:
     junction_exit_m: float = 1.4  # after a node's sign is passed, its turn goes on this far
     depart_hold_m: float = 1.5  # a route's first turn (standing before its junction) this far
     junction_clear_m: float = 1.6  # after a node's sign is passed the car has left its junction
+    # Waiting on a busy node, the car gives back a node it passed at least this far back
+    # (out of its junction even when `junction_clear_m` has not been driven yet): two
+    # cars crossing on a short two-way street would otherwise each hold the other's next.
+    busy_release_m: float = 0.9
     car_ahead_min_height: float = 0.25
     car_ahead_min_x: float = 0.3
     car_ahead_max_x: float = 0.7
@@ -107,6 +111,7 @@ class PlannerConfig:
             "junction_exit_m",
             "depart_hold_m",
             "junction_clear_m",
+            "busy_release_m",
             "server_timeout_s",
         ):
             if getattr(self, name) < 0:
@@ -193,6 +198,7 @@ class Planner:
         self._hold_until_m = 0.0
         self._depart: str | None = None  # the first node's junction, to hold before moving
         self._release_at: dict[str, float] = {}  # held node -> odometry past its junction
+        self._mouth_at: dict[str, float] = {}  # held node -> odometry at its junction's mouth
         self._stop_cause: _StopCause | None = None
         self._stop_reason = ""
 
@@ -329,10 +335,23 @@ class Planner:
         whole leg would deadlock two cars meeting on a two-way street)."""
         for node, at in list(self._release_at.items()):
             if odometry_m >= at:
-                del self._release_at[node]
-                if node in self._held:
-                    actions.append(Action("release", node, self._booking))
-                    del self._held[node]
+                self._give_back(node, actions)
+
+    def _release_left_behind(
+        self, odometry_m: float, waiting_for: str, actions: list[Action]
+    ) -> None:
+        """While waiting on a busy node: give back the nodes passed `busy_release_m` ago."""
+        for node, mouth in list(self._mouth_at.items()):
+            if node != waiting_for and odometry_m - mouth >= self.config.busy_release_m:
+                log.info("planner: %s left behind while %s is busy: given back", node, waiting_for)
+                self._give_back(node, actions)
+
+    def _give_back(self, node: str, actions: list[Action]) -> None:
+        self._release_at.pop(node, None)
+        self._mouth_at.pop(node, None)
+        if node in self._held:
+            actions.append(Action("release", node, self._booking))
+            del self._held[node]
 
     def _release(self, actions: list[Action], *, keep: Sequence[str]) -> None:
         for node in [n for n in self._held if n not in keep]:
@@ -413,6 +432,8 @@ class Planner:
                 _StopCause.SERVER, actions, f"server lost before entering {step.node}"
             )
         if must_wait:
+            if self._busy:
+                self._release_left_behind(inp.odometry_m, step.node, actions)
             self._state = CarState.WAITING_AT_INTERSECTION
             why = "busy" if self._busy else "no answer yet"
             return self._still(actions, f"waiting for {step.node} ({why})")
@@ -445,6 +466,7 @@ class Planner:
         if node in self._held:
             self._depart = None
             self._release_at[node] = inp.odometry_m + self.config.depart_hold_m + 0.3
+            self._mouth_at[node] = inp.odometry_m
             return None
         if self._server_lost:
             return self._stop(_StopCause.SERVER, actions, f"server lost before leaving {node}")
@@ -490,6 +512,7 @@ class Planner:
             self._pending, self._busy = None, False
         self._release(actions, keep=(node,))
         self._release_at = {node: inp.odometry_m + self.config.junction_clear_m}
+        self._mouth_at = {node: inp.odometry_m}
         self._approach = False
         self._hold_turn = lane_command(tracker.current.turn, self.config.localization.side)
         self._hold_until_m = inp.odometry_m + self.config.junction_exit_m

@@ -410,3 +410,44 @@ def test_without_leg_lengths_the_sign_coming_into_view_asks_for_the_node() -> No
     run.frame([far("B")])
     run.frame([far("B")])
     assert run.kinds("reserve") == [("reserve", "B")]
+
+
+def test_waiting_on_a_busy_node_gives_back_the_node_left_behind_on_a_short_leg() -> None:
+    # B→C is 1.5 m: 0.5 m before C the car has not driven `junction_clear_m` past B's
+    # sign, so it still holds B. Another car holding C and waiting for B (coming the other
+    # way) would wait for ever; waiting on busy C, the car gives B back once it is
+    # `busy_release_m` past B's mouth — and not before.
+    run = Run(assignment=booking())
+    run.legs = (1.0, 1.5, 1.0)
+    run.busy = {"C"}
+    while run.odometry < 0.5:
+        run.frame()
+    run.pass_node("B")
+    assert run.kinds("progress") == [("progress", "B")]
+    passed_b = run.odometry
+    while run.planner.state is not CarState.WAITING_AT_INTERSECTION:
+        run.frame()
+        assert run.odometry - passed_b < 1.5
+    assert ("reserve", "C") in run.kinds("reserve")
+    run.frames(40)
+    assert run.kinds("release") == [("release", "B")]
+    released_at = next(i for i, a in enumerate(run.actions) if (a.kind, a.node) == ("release", "B"))
+    assert run.odometry - passed_b >= 0.9
+    assert released_at > 0
+    run.busy.clear()
+    run.frames(40)
+    assert run.planner.state is CarState.DRIVING
+    assert run.kinds("release").count(("release", "B")) == 1
+
+
+def test_a_busy_node_does_not_give_back_a_junction_the_car_is_still_in() -> None:
+    run = Run(assignment=booking())
+    run.legs = (1.0, 0.6, 1.0)  # C 0.6 m after B: waiting for C, the car is still in B
+    run.busy = {"C"}
+    while run.odometry < 0.5:
+        run.frame()
+    run.pass_node("B")
+    assert run.kinds("progress") == [("progress", "B")]
+    run.frames(60)
+    assert run.planner.state is CarState.WAITING_AT_INTERSECTION
+    assert run.kinds("release") == []
