@@ -133,7 +133,10 @@ class RouteTracker:
 
     Step 0 is the start node (the car is there); the node expected next is
     ``steps[index + 1]``. `leg_lengths_m[i]`, if given, is the distance from step i to
-    step i + 1 and enables the "missed" check.
+    step i + 1 and enables the "missed" check. `start_allowance_m` lengthens the first
+    leg for that check only: a car that starts before its first node's junction (a
+    departure turn, say a u-turn at a dead end) drives through it before the leg's
+    node-to-node length begins.
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class RouteTracker:
         leg_lengths_m: Sequence[float] | None = None,
         config: LocalizationConfig | None = None,
         odometry_m: float = 0.0,
+        start_allowance_m: float = 0.0,
     ) -> None:
         if not steps:
             raise ValueError("steps: a route has at least one step")
@@ -154,6 +158,9 @@ class RouteTracker:
         self.config = config or LocalizationConfig()
         self.steps: tuple[CityRouteStep, ...] = tuple(steps)
         self.leg_lengths_m = None if leg_lengths_m is None else tuple(leg_lengths_m)
+        if start_allowance_m < 0:
+            raise ValueError(f"start_allowance_m: must not be negative, got {start_allowance_m}")
+        self._allowance_m = start_allowance_m
         self._index = 0
         self._leg_start_m = odometry_m
         self._history: deque[frozenset[str]] = deque(maxlen=self.config.window)
@@ -290,7 +297,7 @@ class RouteTracker:
             remaining is not None
             and not self._armed  # seen, not yet passed: not missed
             and "missed" not in self._reported
-            and -remaining > self.config.miss_margin_m + self._next_leg_m()
+            and -remaining > self.config.miss_margin_m + self._next_leg_m() + self._allowance_m
         ):
             self._reported.add("missed")
             events.append(
@@ -333,6 +340,7 @@ class RouteTracker:
         after = self._after_expected()
         self._index += 1
         self._leg_start_m = odometry_m
+        self._allowance_m = 0.0
         self._reported.clear()
         self._armed, self._gone = False, 0
         if inferred and after is not None:

@@ -249,11 +249,13 @@ class Planner:
         same_booking = self._booking is not None and booking.get("id") == self._booking
         try:
             steps = steps_from_route(booking.get("route") or {})
+            departs_with_turn = steps[0].turn in ("left", "right", "straight", "u-turn")
             tracker = RouteTracker(
                 steps,
                 leg_lengths_m=inp.leg_lengths_m,
                 config=self.config.localization,
                 odometry_m=inp.odometry_m,
+                start_allowance_m=self.config.depart_hold_m if departs_with_turn else 0.0,
             )
         except ValueError as exc:
             self._release(actions, keep=())

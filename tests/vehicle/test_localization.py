@@ -226,3 +226,19 @@ def test_a_seen_sign_not_yet_passed_is_not_missed() -> None:
     feed(t, [[c]] * 4, odometry_m=1.5)  # armed within its leg
     assert feed(t, [[c]] * 4, odometry_m=3.5) == []  # past leg + margin, still in view
     assert [(e.kind, e.node) for e in feed(t, [[]] * 2, odometry_m=3.6)] == [("reached", "C")]
+
+
+def test_a_departure_through_the_first_junction_is_allowed_for_on_the_first_leg_only():
+    # A car standing before a dead end's u-turn drives the loop before the G→C leg's
+    # node-to-node length begins: "missed" must not fire at leg + margin there.
+    steps = [RouteStep("G", "green-triangle", "u-turn"), RouteStep("C", "green-circle", "arrive")]
+    tracker = RouteTracker(steps, leg_lengths_m=(1.5,), start_allowance_m=1.5)
+    assert tracker.update([], odometry_m=2.6) == []  # 1.5 m leg + 1 m margin
+    assert tracker.update([], odometry_m=3.9) == []
+    events = tracker.update([], odometry_m=4.1)
+    assert [e.kind for e in events] == ["missed"]
+
+    plain = RouteTracker(steps, leg_lengths_m=(1.5,))
+    assert [e.kind for e in plain.update([], odometry_m=2.6)] == ["missed"]
+    with pytest.raises(ValueError, match="start_allowance_m"):
+        RouteTracker(steps, leg_lengths_m=(1.5,), start_allowance_m=-1.0)
