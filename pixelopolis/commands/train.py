@@ -9,7 +9,9 @@ from pixelopolis.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("train", help="train the lane model or the detector")
+    p = commands.add_parser(
+        "train", help="train the lane model, the detector or the sign classifier"
+    )
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
 
@@ -108,6 +110,33 @@ def register(commands: argparse._SubParsersAction) -> None:
     detect.add_argument("--force", action="store_true", help="replace a finished model in --out")
     detect.set_defaults(handler=run_detect)
 
+    signs = verbs.add_parser(
+        "signs",
+        help="train the sign classifier that names the detector's boxes (TFLite float32/int8)",
+        description="Train the small CNN that names the sign in each box the detector finds "
+        "(the second stage) on crops of a `pixelopolis sim detect` dataset, export it for "
+        "LiteRT, measure detector alone vs detector + classifier, and write a model card. "
+        "See docs/training.md.",
+    )
+    signs.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="detection dataset folder (VOC layout); repeat to train on several",
+    )
+    signs.add_argument("--out", required=True, help="output folder (new or empty)")
+    signs.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
+    signs.add_argument("--batch-size", type=int, default=128, help="crops a step (default 128)")
+    signs.add_argument("--learning-rate", type=float, default=3e-3, help="peak (default 3e-3)")
+    signs.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    signs.add_argument(
+        "--unseen", help="a second detection dataset (other seed and city) for the two-stage check"
+    )
+    signs.add_argument(
+        "--force", action="store_true", help="replace the model in a non-empty --out"
+    )
+    signs.set_defaults(handler=run_signs)
+
 
 def run_lane(args: argparse.Namespace) -> int:
     from training.lane import LaneTrainConfig, TrainingError
@@ -197,4 +226,48 @@ def run_detect(args: argparse.Namespace) -> int:
     for kind, e in metrics["exports"].items():
         latency = (e.get("latency") or {}).get("median_ms")
         print(f"{kind}: {e['bytes'] // 1024} KiB, mAP@0.5 {e['map50']}, {latency} ms")
+    return 0
+
+
+def run_signs(args: argparse.Namespace) -> int:
+    from training.signs import SignsTrainConfig, TrainingError
+
+    try:
+        config = SignsTrainConfig(
+            steps=args.steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+        )
+        for folder in args.data:
+            if not (Path(folder) / "labels.txt").is_file():
+                raise TrainingError(f"--data {folder}: not a detection dataset (no labels.txt)")
+        unseen = Path(args.unseen) if args.unseen else None
+        if unseen is not None and not (unseen / "labels.txt").is_file():
+            raise TrainingError(f"--unseen {args.unseen}: not a detection dataset (no labels.txt)")
+        from training.signs.train import prepare_out, train_signs
+
+        out = Path(args.out)
+        if out.is_dir() and any(out.iterdir()) and not args.force:
+            prepare_out(out, force=False)  # raises: before the crops are made
+        data = [Path(folder) for folder in args.data]
+        metrics = train_signs(data, out, config, force=args.force, unseen=unseen)
+    except TrainingError as exc:
+        raise UsageError(str(exc)) from exc
+    keras = metrics["keras_validation"]
+    print(f"sign classifier -> {args.out} (model_card.md, signs.keras, signs_*.tflite)")
+    print(f"validation: signs {keras['sign_accuracy']}, background {keras['background_accuracy']}")
+    for kind, e in metrics["exports"].items():
+        latency = (e.get("latency") or {}).get("median_ms")
+        print(
+            f"{kind}: {e['bytes'] // 1024} KiB, sign accuracy {e['validation']['sign_accuracy']}, "
+            f"parity {'ok' if e['parity']['ok'] else 'FAIL'}, {latency} ms"
+        )
+    for name, p in metrics["pipeline"].items():
+        near = p["near_signs"]
+        print(
+            f"{name}: near signs named right: detector {near['detector_accuracy']}, "
+            f"+ classifier {near.get('int8_accuracy')}; mAP@0.5 {p['detector']['map']} -> "
+            f"{p.get('two_stage_int8', {}).get('map')}"
+        )
     return 0

@@ -13,13 +13,16 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from training.detect.anchors import iou_matrix
 from training.detect.dataset import VocImage
+
+if TYPE_CHECKING:
+    from vehicle.perception.sign_classifier import SignClassifier
 
 
 @dataclass(frozen=True)
@@ -167,8 +170,14 @@ def predict_images(
     *,
     min_score: float = 0.01,
     progress: bool = False,
+    classifier: SignClassifier | None = None,
 ) -> list[list[Prediction]]:
-    """Run a TFLite detector (as the car runs it) over dataset images."""
+    """Run a TFLite detector (as the car runs it) over dataset images.
+
+    `classifier` (a `vehicle.perception.sign_classifier.SignClassifier`): the second
+    stage; every frame's detections are relabelled by it (`relabel`: sign boxes named by
+    the classifier with its probability as score, background boxes dropped, cars kept).
+    """
     import cv2
 
     from vehicle.perception import Detector, DetectorConfig, detector_input
@@ -177,6 +186,10 @@ def predict_images(
         DetectorConfig(model=model_path, labels=labels_path, min_score=0.0, use_edgetpu=False)
     )
     index = {name: k for k, name in enumerate(detector.labels)}
+    if classifier is not None:
+        unknown = [n for n in classifier.labels[:-1] if n not in index]
+        if unknown:
+            raise ValueError(f"classifier class {unknown[0]!r} is not a detector class")
     out = []
     for im in tqdm(images, disable=not progress, unit="image", desc=model_path.name):
         frame = cv2.imread(str(im.path), cv2.IMREAD_COLOR)
@@ -185,6 +198,8 @@ def predict_images(
         found = detector.detect_input(
             detector_input(frame, detector.preprocess), min_score=min_score
         )
+        if classifier is not None:
+            found = classifier.relabel(frame, found)
         out.append([Prediction(index[d.label], d.score, d.box) for d in found])
     return out
 
@@ -196,9 +211,19 @@ def evaluate_model(
     labels: Sequence[str],
     *,
     progress: bool = False,
+    min_score: float = 0.01,
+    classifier: SignClassifier | None = None,
 ) -> dict[str, Any]:
-    """VOC mAP@0.5 per class and COCO mAP of a TFLite detector on `images`."""
-    predictions = predict_images(model_path, labels_path, images, progress=progress)
+    """VOC mAP@0.5 per class and COCO mAP of a TFLite detector on `images` (its boxes
+    relabelled by `classifier` when given: see `predict_images`)."""
+    predictions = predict_images(
+        model_path,
+        labels_path,
+        images,
+        progress=progress,
+        min_score=min_score,
+        classifier=classifier,
+    )
     result = voc_map(images, predictions, labels)
     result["coco"] = coco_map(images, predictions, labels)
     result["images"] = len(images)
