@@ -49,6 +49,9 @@ class LocalizationConfig:
     sign seen steadily counts as *passed* — the node reached — once it has been out of
     view this many frames in a row (it leaves the camera's view as the car draws level
     with it, at the junction's mouth); 0 reaches the node as soon as the sign is steady.
+    `wrong_sign_after_m`: signs seen before the car has driven this far on a leg never
+    count as wrong — turning through the junction it just passed (or departs through),
+    the camera sweeps over the boards of the roads it is not taking.
     """
 
     window: int = 12
@@ -62,6 +65,7 @@ class LocalizationConfig:
     min_score: float = 0.7
     refractory_frames: int = 3
     pass_frames: int = 2
+    wrong_sign_after_m: float = 1.0
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -83,6 +87,10 @@ class LocalizationConfig:
             raise ValueError(f"miss_margin_m: must not be negative, got {self.miss_margin_m}")
         if not 0.0 <= self.min_score <= 1.0:
             raise ValueError(f"min_score: must be in [0, 1], got {self.min_score}")
+        if self.wrong_sign_after_m < 0:
+            raise ValueError(
+                f"wrong_sign_after_m: must not be negative, got {self.wrong_sign_after_m}"
+            )
         if self.pass_frames < 0:
             raise ValueError(f"pass_frames: must not be negative, got {self.pass_frames}")
         if self.refractory_frames < 0:
@@ -164,6 +172,8 @@ class RouteTracker:
         self._index = 0
         self._leg_start_m = odometry_m
         self._history: deque[frozenset[str]] = deque(maxlen=self.config.window)
+        # the same, from `wrong_sign_after_m` into the leg on: what a wrong sign is read from
+        self._leg_history: deque[frozenset[str]] = deque(maxlen=self.config.window)
         self._blocked: str | None = None  # the sign just passed, until it leaves the view
         self._absent = 0
         self._reported: set[EventKind] = set()  # wrong_sign / missed, once per leg
@@ -251,6 +261,9 @@ class RouteTracker:
             else:
                 labels.discard(blocked)
         self._history.append(frozenset(labels))
+        into_leg = odometry_m - self._leg_start_m - self._allowance_m
+        if into_leg >= self.config.wrong_sign_after_m:
+            self._leg_history.append(frozenset(labels))
 
         step = self.expected
         assert step is not None
@@ -280,8 +293,12 @@ class RouteTracker:
         if "wrong_sign" not in self._reported:
             # the node just passed shows other boards of its sign as the car turns
             # through its junction: never a wrong sign
-            seen = set().union(*self._history) - {step.sign, self.current.sign}
-            steady = sorted(s for s in seen if self._count(s) >= self.config.wrong_sign_hits)
+            seen = set().union(*self._leg_history) - {step.sign, self.current.sign}
+            steady = sorted(
+                s
+                for s in seen
+                if sum(s in frame for frame in self._leg_history) >= self.config.wrong_sign_hits
+            )
             if steady:
                 self._reported.add("wrong_sign")
                 events.append(
@@ -341,6 +358,7 @@ class RouteTracker:
         self._index += 1
         self._leg_start_m = odometry_m
         self._allowance_m = 0.0
+        self._leg_history.clear()
         self._reported.clear()
         self._armed, self._gone = False, 0
         if inferred and after is not None:

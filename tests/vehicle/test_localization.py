@@ -22,7 +22,9 @@ ROUTE = {
     ],
     "length_m": 3.0,
 }
-CONFIG = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, refractory_frames=2, pass_frames=0)
+CONFIG = LocalizationConfig(
+    window=6, hits=3, wrong_sign_hits=4, refractory_frames=2, pass_frames=0, wrong_sign_after_m=0.0
+)
 
 
 def sign(label: str, *, height: float = 0.2, cx: float = 0.75, score: float = 0.9) -> Detection:
@@ -242,3 +244,22 @@ def test_a_departure_through_the_first_junction_is_allowed_for_on_the_first_leg_
     assert [e.kind for e in plain.update([], odometry_m=2.6)] == ["missed"]
     with pytest.raises(ValueError, match="start_allowance_m"):
         RouteTracker(steps, leg_lengths_m=(1.5,), start_allowance_m=-1.0)
+
+
+def test_signs_swept_over_in_the_junction_just_passed_are_not_wrong_signs():
+    # Turning through C towards A, the camera sweeps over G's board (a road not taken):
+    # seen before `wrong_sign_after_m` into the leg, it is no wrong sign; the same sign
+    # further on (the car did take G's road) is.
+    config = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, pass_frames=0)
+    steps = [RouteStep("C", "green-circle", "left"), RouteStep("A", "red-circle", "arrive")]
+    t = RouteTracker(steps, leg_lengths_m=(3.0,), config=config)
+    g = sign("green-triangle")
+    for k in range(10):
+        assert t.update([g], odometry_m=0.09 * k) == []  # 0 .. 0.81 m
+    assert t.update([], odometry_m=1.0) == []
+    events = []
+    for k in range(6):
+        events += t.update([g], odometry_m=1.05 + 0.05 * k)
+    assert [(e.kind, e.node) for e in events] == [("wrong_sign", "A")]
+    with pytest.raises(ValueError, match="wrong_sign_after_m"):
+        LocalizationConfig(wrong_sign_after_m=-0.5)

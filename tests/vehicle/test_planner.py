@@ -260,6 +260,9 @@ def test_wrong_sign_asks_for_a_new_route_and_stops_until_it_comes() -> None:
     run = Run(assignment=booking())
     run.frames(3)
     run.pass_node("B")
+    passed = run.odometry
+    while run.odometry < passed + 1.0:  # out of B's junction, on the road to C
+        run.frame()
     outs = run.frames(12, [near("E")])  # E's sign where C's should be
     assert outs[-1].state is CarState.STOPPED
     assert run.kinds("reroute") == [("reroute", "B")]
