@@ -133,7 +133,8 @@ class PlannerInput:
     """What the runtime knows this frame.
 
     `assignment` is the booking dict (``{"id", "route": {"steps", "length_m"}, ...}``) or
-    None; a booking with a different id or route replaces the current one.
+    None; a booking with a different id, route or ``"rerouted"`` count (the runtime counts
+    the new routes it fetched: one can equal the last) replaces the current one.
     `leg_lengths_m` (optional, read with a new assignment) enables distance-based
     reservation and missed-node detection. `odometry_m` is the total distance driven.
     """
@@ -561,6 +562,7 @@ def _route_key(assignment: Mapping[str, Any]) -> tuple[Any, ...]:
         return (assignment.get("id"), None)
     return (
         assignment.get("id"),
+        assignment.get("rerouted"),
         tuple(
             (s.get("node"), s.get("sign"), s.get("turn")) if isinstance(s, Mapping) else None
             for s in steps

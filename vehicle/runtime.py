@@ -387,4 +387,7 @@ class CarRuntime:
             came_from = self.from_node if action.node == self.node else None
             booking = fleet.reroute(str(current["id"]), action.node, came_from)
             log.info("car: rerouted from %s (%s)", action.node, action.detail)
-            self._set_assignment({**current, "route": booking["route"]})
+            # The count makes every answer a new trip for the planner, even a route equal
+            # to the last (the server may well send the same one): the car was stopped.
+            rerouted = int(current.get("rerouted", 0)) + 1
+            self._set_assignment({**current, "route": booking["route"], "rerouted": rerouted})

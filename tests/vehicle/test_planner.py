@@ -454,3 +454,27 @@ def test_a_busy_node_does_not_give_back_a_junction_the_car_is_still_in() -> None
     run.frames(60)
     assert run.planner.state is CarState.WAITING_AT_INTERSECTION
     assert run.kinds("release") == []
+
+
+def test_a_new_route_equal_to_the_last_one_still_restarts_the_stopped_car() -> None:
+    # Stopped for a wrong sign, the car asks for a new route; the server may send the
+    # same steps again. The runtime counts its reroutes, so the answer is a new trip.
+    run = Run(assignment=booking())
+    run.frames(3)
+    run.pass_node("B")
+    passed = run.odometry
+    while run.odometry < passed + 1.0:
+        run.frame()
+    run.frames(12, [near("E")])
+    assert run.planner.state is CarState.STOPPED
+    run.assignment = {**booking(("depart", "straight", "arrive"), nodes="BCD")}
+    assert run.frame().state is CarState.ASSIGNED
+    start = run.odometry
+    while run.odometry < start + 1.0:
+        run.frame()
+    run.frames(12, [near("E")])
+    assert run.planner.state is CarState.STOPPED
+    assert run.frames(3)[-1].state is CarState.STOPPED  # same dict: nothing new
+    run.assignment = {**booking(("depart", "straight", "arrive"), nodes="BCD"), "rerouted": 2}
+    assert run.frame().state is CarState.ASSIGNED
+    assert run.frame().state is CarState.DRIVING
