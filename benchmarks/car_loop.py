@@ -1,6 +1,7 @@
 """Per-frame processing of the car loop on one core, beside donkeycar's vehicle loop.
 
-Ours: lane model + detector + localization + planner + annotation + JPEG (the stream's
+Ours: lane model + detector + sign classifier (names the detector's sign boxes) +
+localization + planner + annotation + JPEG (the stream's
 encode), on simulator frames of a drive with other cars in view, pinned to one core —
 what `CarRuntime.step` does between reading a frame and the next, minus the I/O.
 
@@ -37,8 +38,10 @@ from sim.path import RoutePath  # noqa: E402
 from sim.render import CarBody, Renderer  # noqa: E402
 from sim.routes import random_route  # noqa: E402
 from vehicle.annotate import annotate  # noqa: E402
+from vehicle.config import CarConfig  # noqa: E402
 from vehicle.perception.detector import Detector, DetectorConfig  # noqa: E402
 from vehicle.perception.lane_model import LaneModel  # noqa: E402
+from vehicle.perception.sign_classifier import SignClassifier  # noqa: E402
 from vehicle.planner import Planner, PlannerInput  # noqa: E402
 
 DONKEY_SCRIPT = Path(__file__).with_name("donkeycar_loop.py")
@@ -69,9 +72,11 @@ def percentiles(ms: list[float]) -> dict[str, float]:
 
 def ours(frames: list[np.ndarray], assignment: dict, runs: int) -> dict[str, dict[str, float]]:
     lane = LaneModel(ROOT / "models" / "lane_int8.tflite")
-    detector = Detector(DetectorConfig())
+    detector = Detector(DetectorConfig(min_score=CarConfig().detector.min_score))
+    classifier = SignClassifier()
     planner = Planner()
-    stages: dict[str, list[float]] = {k: [] for k in ("lane", "detect", "plan", "annotate_jpeg")}
+    keys = ("lane", "detect", "classify", "plan", "annotate_jpeg")
+    stages: dict[str, list[float]] = {k: [] for k in keys}
     total: list[float] = []
     command = "straight"
     for i in range(runs):
@@ -80,6 +85,8 @@ def ours(frames: list[np.ndarray], assignment: dict, runs: int) -> dict[str, dic
         steering = lane.steer(image, command)
         t1 = time.perf_counter()
         detections = detector.detect(image)
+        t15 = time.perf_counter()
+        detections = classifier.relabel(image, detections)
         t2 = time.perf_counter()
         out = planner.step(
             PlannerInput(
@@ -97,7 +104,8 @@ def ours(frames: list[np.ndarray], assignment: dict, runs: int) -> dict[str, dic
         view = annotate(image, detections, steering=steering, command=command, state="driving")
         cv2.imencode(".jpg", view, [cv2.IMWRITE_JPEG_QUALITY, 70])
         t4 = time.perf_counter()
-        for key, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+        times = (t1 - t0, t15 - t1, t2 - t15, t3 - t2, t4 - t3)
+        for key, dt in zip(stages, times, strict=True):
             stages[key].append(dt * 1000)
         total.append((t4 - t0) * 1000)
     result = {k: percentiles(v) for k, v in stages.items()}

@@ -126,7 +126,10 @@ def run_car(args: argparse.Namespace) -> int:
 def _load_models(config):  # noqa: ANN001, ANN202 - local helper
     from vehicle.perception.lane_model import LaneModel
 
-    for what, path in (("lane model", config.lane_model), ("detector", config.detector.model)):
+    needed = [("lane model", config.lane_model), ("detector", config.detector.model)]
+    if config.classifier.enabled:
+        needed.append(("sign classifier", config.classifier.model))
+    for what, path in needed:
         if not Path(path).is_file():
             raise UsageError(f"{what}: no model file at {path}")
     try:
@@ -143,6 +146,20 @@ def _load_models(config):  # noqa: ANN001, ANN202 - local helper
                 use_edgetpu=d.use_edgetpu,
             )
         )
+        c = config.classifier
+        if c.enabled:
+            from vehicle.perception.sign_classifier import (
+                SignClassifier,
+                SignClassifierConfig,
+                TwoStageDetector,
+            )
+
+            classifier = SignClassifier(
+                SignClassifierConfig(
+                    model=c.model, labels=c.labels, min_prob=c.min_prob, num_threads=c.num_threads
+                )
+            )
+            detector = TwoStageDetector(detector, classifier)
     except (ValueError, OSError) as exc:
         raise UsageError(f"cannot load the models: {exc}") from exc
     return lane, detector

@@ -24,6 +24,7 @@ VERBS = [
     ["train"],
     ["train", "lane"],
     ["train", "detect"],
+    ["train", "signs"],
     ["eval"],
     ["eval", "drive"],
     ["eval", "detect"],
@@ -110,3 +111,19 @@ def test_a_bad_car_settings_file_names_the_section_and_key(tmp_path, capsys):
     assert _exit_code([*CAR, "--camera", "0", "--board", "emulator", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "[planner]" in err and "cruise_speed_mps" in err
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("[classifier]\nmin_prob = 2\n", "min_prob"),
+        ("[classifier]\nenabled = 'yes'\n", "enabled"),
+        ("[classifier]\nmodel = '/no/such/signs.tflite'\n", "sign classifier"),
+    ],
+)
+def test_a_bad_classifier_setting_is_one_line_exit_2(tmp_path, capsys, text, key):
+    bad = tmp_path / "car.toml"
+    bad.write_text(text)
+    assert _exit_code([*CAR, "--camera", "0", "--board", "emulator", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert key in err and len(err.splitlines()) == 1, err
