@@ -134,6 +134,7 @@ class LocalizationEvent:
     node: str | None
     index: int
     detail: str
+    sign: str | None = None  # wrong_sign: the sign seen most steadily instead
 
 
 class RouteTracker:
@@ -301,12 +302,14 @@ class RouteTracker:
             )
             if steady:
                 self._reported.add("wrong_sign")
+                most = max(steady, key=lambda s: sum(s in frame for frame in self._leg_history))
                 events.append(
                     LocalizationEvent(
                         "wrong_sign",
                         step.node,
                         self._index + 1,
                         f"saw {', '.join(steady)} instead of {step.sign} (node {step.node})",
+                        sign=most,
                     )
                 )
         remaining = self.leg_remaining_m(odometry_m)

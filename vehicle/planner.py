@@ -157,6 +157,7 @@ class Action:
     node: str | None
     booking: str | None
     detail: str = ""
+    sign: str | None = None  # reroute after a wrong sign: the sign the car sees instead
 
 
 @dataclass(frozen=True)
@@ -451,7 +452,9 @@ class Planner:
                 return self._reached(inp, event, actions, tuple(events))
         if events:
             event = events[0]
-            actions.append(Action("reroute", tracker.current.node, self._booking, event.detail))
+            actions.append(
+                Action("reroute", tracker.current.node, self._booking, event.detail, event.sign)
+            )
             out = self._stop(_StopCause.REROUTE, actions, f"{event.kind}: {event.detail}")
             return _with_events(out, events)
 

@@ -385,9 +385,28 @@ class CarRuntime:
             if current is None or current.get("id") != action.booking:
                 return
             came_from = self.from_node if action.node == self.node else None
-            booking = fleet.reroute(str(current["id"]), action.node, came_from)
-            log.info("car: rerouted from %s (%s)", action.node, action.detail)
+            node, came_from = reroute_origin(self._city, action.node, came_from, action.sign)
+            booking = fleet.reroute(str(current["id"]), node, came_from)
+            log.info("car: rerouted from %s (%s)", node, action.detail)
             # The count makes every answer a new trip for the planner, even a route equal
             # to the last (the server may well send the same one): the car was stopped.
             rerouted = int(current.get("rerouted", 0)) + 1
             self._set_assignment({**current, "route": booking["route"], "rerouted": rerouted})
+
+
+def reroute_origin(
+    city: City | None, last: str, came_from: str | None, seen_sign: str | None
+) -> tuple[str, str | None]:
+    """Where a new route starts, and the node the car came from there.
+
+    After a wrong sign: the node that carries the sign the car sees instead of the
+    expected one, when the map has exactly one such node (the car is on a road into it:
+    it turned wrong somewhere after `last`); otherwise `last`, the node it confirmed last.
+    """
+    if seen_sign is None or city is None:
+        return last, came_from
+    marked = [n for n, node in city.nodes.items() if node.sign == seen_sign]
+    if len(marked) != 1 or marked[0] == last:
+        return last, came_from
+    seen = marked[0]
+    return seen, last if (last, seen) in city.edges else None

@@ -266,7 +266,8 @@ def test_wrong_sign_asks_for_a_new_route_and_stops_until_it_comes() -> None:
     outs = run.frames(12, [near("E")])  # E's sign where C's should be
     assert outs[-1].state is CarState.STOPPED
     assert run.kinds("reroute") == [("reroute", "B")]
-    assert "purple-star" in [a for a in run.actions if a.kind == "reroute"][0].detail
+    (reroute,) = [a for a in run.actions if a.kind == "reroute"]
+    assert "purple-star" in reroute.detail and reroute.sign == "purple-star"
     assert all((o.left_mps, o.right_mps) == (0.0, 0.0) for o in run.frames(10))
     assert run.kinds("reroute") == [("reroute", "B")]  # asked once
 
