@@ -262,8 +262,9 @@ class RouteTracker:
             else:
                 labels.discard(blocked)
         self._history.append(frozenset(labels))
-        into_leg = odometry_m - self._leg_start_m - self._allowance_m
-        if into_leg >= self.config.wrong_sign_after_m:
+        # (no departure allowance here: a car that took the wrong road out of its first
+        # junction must see that road's sign as wrong before it passes it)
+        if odometry_m - self._leg_start_m >= self.config.wrong_sign_after_m:
             self._leg_history.append(frozenset(labels))
 
         step = self.expected

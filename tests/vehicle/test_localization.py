@@ -263,3 +263,16 @@ def test_signs_swept_over_in_the_junction_just_passed_are_not_wrong_signs():
     assert [(e.kind, e.node) for e in events] == [("wrong_sign", "A")]
     with pytest.raises(ValueError, match="wrong_sign_after_m"):
         LocalizationConfig(wrong_sign_after_m=-0.5)
+
+
+def test_a_departure_that_takes_the_wrong_road_sees_a_wrong_sign_before_passing_it():
+    # Departing C with a left turn towards A (3.3 m), the car went straight to D (2 m):
+    # D's sign 1.2-1.5 m into the leg is a wrong sign, even with the departure allowance.
+    config = LocalizationConfig(window=6, hits=3, wrong_sign_hits=4, pass_frames=0)
+    steps = [RouteStep("C", "green-circle", "left"), RouteStep("A", "red-circle", "arrive")]
+    t = RouteTracker(steps, leg_lengths_m=(3.3,), config=config, start_allowance_m=1.5)
+    d = sign("yellow-circle")
+    events = []
+    for k in range(6):
+        events += t.update([d], odometry_m=1.2 + 0.05 * k)
+    assert [(e.kind, e.node, e.sign) for e in events] == [("wrong_sign", "A", "yellow-circle")]
