@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from city.model import RouteStep as CityRouteStep
 from city.turns import ARRIVE, DEPART, LEFT, RIGHT, STRAIGHT, TURNS, U_TURN
-from vehicle.perception.detections import Detection
+from vehicle.perception.detections import CAR_LABEL, Detection
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class RouteTracker:
         """Take one frame's detections; the events it leads to (usually none)."""
         if self.finished:
             return []
-        labels = {d.label for d in detections if self.plausible(d)}
+        labels = {d.label for d in detections if d.label != CAR_LABEL and self.plausible(d)}
         blocked = self._blocked
         if blocked is not None:
             if any(d.label == blocked and d.score >= self.config.min_score for d in detections):

@@ -276,3 +276,9 @@ def test_a_departure_that_takes_the_wrong_road_sees_a_wrong_sign_before_passing_
     for k in range(6):
         events += t.update([d], odometry_m=1.2 + 0.05 * k)
     assert [(e.kind, e.node, e.sign) for e in events] == [("wrong_sign", "A", "yellow-circle")]
+
+
+def test_a_car_is_never_a_wrong_sign():
+    t = tracker()
+    car = Detection("car", 0.9, (0.3, 0.55, 0.8, 0.95))  # big, on the drive side
+    assert feed(t, [[car]] * 10) == []
