@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vehicle.localization import LocalizationConfig
+from vehicle.perception.sign_classifier import SignClassifierConfig
 from vehicle.planner import PlannerConfig
 from vehicle.runtime import RuntimeConfig
 from vehicle.stream import StreamConfig
@@ -56,25 +57,16 @@ class DetectorSettings:
 
 
 @dataclass(frozen=True)
-class ClassifierSettings:
-    """The sign classifier that names the detector's sign boxes
-    (`vehicle.perception.sign_classifier`); `enabled = false` uses the detector's labels."""
+class ClassifierSettings(SignClassifierConfig):
+    """The sign classifier that names the detector's sign boxes (`SignClassifierConfig`:
+    model, labels, min_prob, num_threads); `enabled = false` uses the detector's labels."""
 
     enabled: bool = True
-    model: Path = MODELS_DIR / "signs_int8.tflite"
-    labels: Path = MODELS_DIR / "signs_labels.txt"
-    min_prob: float = 0.5
-    num_threads: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "model", Path(self.model))
-        object.__setattr__(self, "labels", Path(self.labels))
+        super().__post_init__()
         if not isinstance(self.enabled, bool):
             raise ValueError(f"enabled: must be true or false, got {self.enabled!r}")
-        if not 0.0 <= self.min_prob <= 1.0:
-            raise ValueError(f"min_prob: must be in [0, 1], got {self.min_prob}")
-        if self.num_threads < 1:
-            raise ValueError(f"num_threads: must be at least 1, got {self.num_threads}")
 
 
 @dataclass(frozen=True)

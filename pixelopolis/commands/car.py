@@ -148,18 +148,9 @@ def _load_models(config):  # noqa: ANN001, ANN202 - local helper
         )
         c = config.classifier
         if c.enabled:
-            from vehicle.perception.sign_classifier import (
-                SignClassifier,
-                SignClassifierConfig,
-                TwoStageDetector,
-            )
+            from vehicle.perception.sign_classifier import SignClassifier, TwoStageDetector
 
-            classifier = SignClassifier(
-                SignClassifierConfig(
-                    model=c.model, labels=c.labels, min_prob=c.min_prob, num_threads=c.num_threads
-                )
-            )
-            detector = TwoStageDetector(detector, classifier)
+            detector = TwoStageDetector(detector, SignClassifier(c))
     except (ValueError, OSError) as exc:
         raise UsageError(f"cannot load the models: {exc}") from exc
     return lane, detector
