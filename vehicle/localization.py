@@ -22,7 +22,7 @@ Pure logic: no I/O, no clocks; odometry comes in with every frame.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -172,9 +172,8 @@ class RouteTracker:
         self._allowance_m = start_allowance_m
         self._index = 0
         self._leg_start_m = odometry_m
-        self._history: deque[frozenset[str]] = deque(maxlen=self.config.window)
-        # the same, from `wrong_sign_after_m` into the leg on: what a wrong sign is read from
-        self._leg_history: deque[frozenset[str]] = deque(maxlen=self.config.window)
+        # (odometry, plausible sign labels) of the last `window` frames
+        self._history: deque[tuple[float, frozenset[str]]] = deque(maxlen=self.config.window)
         self._blocked: str | None = None  # the sign just passed, until it leaves the view
         self._absent = 0
         self._reported: set[EventKind] = set()  # wrong_sign / missed, once per leg
@@ -261,11 +260,7 @@ class RouteTracker:
                 self._blocked = None
             else:
                 labels.discard(blocked)
-        self._history.append(frozenset(labels))
-        # (no departure allowance here: a car that took the wrong road out of its first
-        # junction must see that road's sign as wrong before it passes it)
-        if odometry_m - self._leg_start_m >= self.config.wrong_sign_after_m:
-            self._leg_history.append(frozenset(labels))
+        self._history.append((odometry_m, frozenset(labels)))
 
         step = self.expected
         assert step is not None
@@ -295,15 +290,12 @@ class RouteTracker:
         if "wrong_sign" not in self._reported:
             # the node just passed shows other boards of its sign as the car turns
             # through its junction: never a wrong sign
-            seen = set().union(*self._leg_history) - {step.sign, self.current.sign}
-            steady = sorted(
-                s
-                for s in seen
-                if sum(s in frame for frame in self._leg_history) >= self.config.wrong_sign_hits
-            )
+            ok = {step.sign, self.current.sign}
+            counts = Counter(s for frame in self._leg_frames() for s in frame if s not in ok)
+            steady = sorted(s for s, k in counts.items() if k >= self.config.wrong_sign_hits)
             if steady:
                 self._reported.add("wrong_sign")
-                most = max(steady, key=lambda s: sum(s in frame for frame in self._leg_history))
+                most = max(steady, key=counts.__getitem__)
                 events.append(
                     LocalizationEvent(
                         "wrong_sign",
@@ -352,7 +344,14 @@ class RouteTracker:
         return legs[k] if legs is not None and k < len(legs) else 0.0
 
     def _count(self, label: str) -> int:
-        return sum(1 for frame in self._history if label in frame)
+        return sum(1 for _, frame in self._history if label in frame)
+
+    def _leg_frames(self) -> list[frozenset[str]]:
+        """The frames seen `wrong_sign_after_m` or more into this leg: what a wrong sign is
+        read from. (No departure allowance here: a car that took the wrong road out of its
+        first junction must see that road's sign as wrong before it passes it.)"""
+        start = self._leg_start_m + self.config.wrong_sign_after_m
+        return [frame for at, frame in self._history if at >= start]
 
     def _reach(
         self, step: CityRouteStep, odometry_m: float, *, inferred: bool = False
@@ -362,7 +361,6 @@ class RouteTracker:
         self._index += 1
         self._leg_start_m = odometry_m
         self._allowance_m = 0.0
-        self._leg_history.clear()
         self._reported.clear()
         self._armed, self._gone = False, 0
         if inferred and after is not None:

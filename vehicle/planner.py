@@ -279,7 +279,7 @@ class Planner:
         if tracker.finished:
             return self._arrive(actions, "already at the destination")
         first_turn = steps[0].turn
-        if first_turn in ("left", "right", "straight", "u-turn"):
+        if departs_with_turn:
             # The car stands before the junction at its first node: it takes that turn
             # first, and (like any junction) only once the node is granted.
             self._hold_turn = lane_command(first_turn, self.config.localization.side)

@@ -37,7 +37,7 @@ from city import City, CityError
 from vehicle.annotate import annotate
 from vehicle.fleet_client import FleetClient, FleetError
 from vehicle.interfaces import CameraFrame, CameraSource, MotorBoard
-from vehicle.perception.detections import Detection
+from vehicle.perception.detections import Detection, ObjectDetector
 from vehicle.planner import Action, CarState, Planner, PlannerConfig, PlannerInput, PlannerOutput
 from vehicle.stream import StreamAccess, StreamServer
 
@@ -55,10 +55,6 @@ _ACTIVE = {
 
 class SteeringModel(Protocol):
     def steer(self, frame_bgr: np.ndarray, command: str) -> float: ...
-
-
-class ObjectDetector(Protocol):
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]: ...
 
 
 @dataclass(frozen=True)

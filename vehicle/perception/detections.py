@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 CAR_LABEL = "car"
 
@@ -56,3 +59,10 @@ class Detection:
 def filter_detections(dets: Iterable[Detection], *, min_score: float = 0.5) -> list[Detection]:
     """The detections scoring at least `min_score`, in their original order."""
     return [det for det in dets if det.score >= min_score]
+
+
+class ObjectDetector(Protocol):
+    """Anything that finds labelled boxes in a BGR frame (the detector, or the detector
+    with its sign classifier)."""
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]: ...

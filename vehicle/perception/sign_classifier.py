@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from vehicle.perception.detections import CAR_LABEL, Detection
+from vehicle.perception.detections import CAR_LABEL, Detection, ObjectDetector
 from vehicle.perception.lane_model import _quantise
 from vehicle.perception.preprocess import SignCropPreprocess, sign_crop
 
@@ -120,10 +119,6 @@ class SignClassifier:
             out.append(Detection(label, prob, det.box))
         out.sort(key=lambda d: d.score, reverse=True)
         return out
-
-
-class ObjectDetector(Protocol):
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]: ...
 
 
 class TwoStageDetector:
