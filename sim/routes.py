@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from city import LEFT, RIGHT, U_TURN, City, NoRouteError, Route
+from city import DEPART, LEFT, RIGHT, U_TURN, City, NoRouteError, Route, RouteStep
 from sim.path import RoutePath
 from sim.pose import Pose
 
@@ -59,6 +59,46 @@ def random_route(
     return candidates[0]
 
 
+def dead_end_approaches(city: City) -> list[tuple[str, str]]:
+    """Roads (from, to) into a dead end: `to` allows a u-turn and its only way out is back."""
+    roads = []
+    for frm, to in sorted(city.edges):
+        outs = {b for a, b in city.edges if a == to}
+        if city.node(to).allow_u_turn and outs == {frm}:
+            roads.append((frm, to))
+    return roads
+
+
+def departure_route(
+    city: City, rng: np.random.Generator, roads: list[tuple[str, str]] | None = None
+) -> Route:
+    """A route along a random road (of `roads`, default all) into a node, then on from that
+    node by a turn the road allows, to a random destination.
+
+    It is how a car drives after arriving somewhere: it stands on the road it came by and
+    leaves by whatever turn the next trip needs, often one no shortest route between two
+    nodes ever takes (turning round in a dead end, a sharp turn off a roundabout's arm).
+    The lane model learns those turns from these drives.
+    """
+    roads = sorted(city.edges) if roads is None else roads
+    if not roads:
+        raise ValueError("roads: none to start from")
+    for _ in range(_ATTEMPTS):
+        frm, node = roads[int(rng.integers(len(roads)))]
+        goals = [n for n in city.nodes if n not in (frm, node)]
+        if not goals:
+            continue
+        goal = goals[int(rng.integers(len(goals)))]
+        try:
+            onward = city.route(node, goal, arrived_from=frm)
+        except NoRouteError:
+            continue
+        first = RouteStep(frm, city.node(frm).sign, DEPART)
+        length = city.edge(frm, node).lane_length_m + onward.length_m
+        return Route(steps=(first, *onward.steps), length_m=length)
+    raise NoRouteError(roads[0][1], "any destination")
+
+
 def start_pose(
     city: City,
     path: RoutePath,
@@ -66,17 +106,19 @@ def start_pose(
     *,
     max_lateral_m: float = 0.0,
     max_heading_rad: float = 0.0,
+    s: float = 0.0,
 ) -> Pose:
-    """The pose at the start of `path`, shifted and turned uniformly at random within limits."""
+    """The pose at `s` along `path` (its start by default), shifted and turned uniformly at
+    random within limits."""
     if max_lateral_m < 0 or max_heading_rad < 0:
         raise ValueError("max_lateral_m and max_heading_rad: must not be negative")
     if max_lateral_m > city.lane_width_m:
         raise ValueError("max_lateral_m: must not exceed the city's lane width")
     if rng is None or (max_lateral_m == 0 and max_heading_rad == 0):
-        return path.pose_at(0.0)
+        return path.pose_at(s)
     lateral = float(rng.uniform(-max_lateral_m, max_lateral_m))
     heading = float(rng.uniform(-max_heading_rad, max_heading_rad))
-    return path.pose_at(0.0, lateral_m=lateral, heading_offset=heading)
+    return path.pose_at(s, lateral_m=lateral, heading_offset=heading)
 
 
 def _turn_count(route: Route) -> int:

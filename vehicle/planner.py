@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -84,6 +85,11 @@ class PlannerConfig:
     junction_exit_m: float = 1.4  # after a node's sign is passed, its turn goes on this far
     depart_hold_m: float = 1.5  # a route's first turn (standing before its junction) this far
     junction_clear_m: float = 1.6  # after a node's sign is passed the car has left its junction
+    # A u-turn's command holds until the wheels' odometry says the car has turned this
+    # far (the lane model's u-turn is wider and longer than any fixed hold), but no more
+    # than `u_turn_max_m` of driving.
+    u_turn_min_deg: float = 150.0
+    u_turn_max_m: float = 4.0
     # Waiting on a busy node, the car gives back a node it passed at least this far back
     # (out of its junction even when `junction_clear_m` has not been driven yet): two
     # cars crossing on a short two-way street would otherwise each hold the other's next.
@@ -112,10 +118,13 @@ class PlannerConfig:
             "depart_hold_m",
             "junction_clear_m",
             "busy_release_m",
+            "u_turn_max_m",
             "server_timeout_s",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must not be negative, got {getattr(self, name)}")
+        if not 0.0 < self.u_turn_min_deg <= 180.0:
+            raise ValueError(f"u_turn_min_deg: must be in (0, 180], got {self.u_turn_min_deg}")
         if not 0.0 < self.car_ahead_min_height <= 1.0:
             raise ValueError(
                 f"car_ahead_min_height: must be in (0, 1], got {self.car_ahead_min_height}"
@@ -147,6 +156,7 @@ class PlannerInput:
     reservation_granted: bool | None
     server_ok: bool
     leg_lengths_m: Sequence[float] | None = None
+    yaw_rad: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,7 @@ class Action:
     booking: str | None
     detail: str = ""
     sign: str | None = None  # reroute after a wrong sign: the sign the car sees instead
+    expected: str | None = None  # reroute: the node whose sign the car was looking for
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,7 @@ class Planner:
         self._approach = False  # the expected node is close (reserve triggered)
         self._hold_turn: str | None = None
         self._hold_until_m = 0.0
+        self._u_turn_from: tuple[float, float] | None = None  # (odometry, yaw) at its start
         self._depart: str | None = None  # the first node's junction, to hold before moving
         self._release_at: dict[str, float] = {}  # held node -> odometry past its junction
         self._mouth_at: dict[str, float] = {}  # held node -> odometry at its junction's mouth
@@ -282,8 +294,7 @@ class Planner:
         if departs_with_turn:
             # The car stands before the junction at its first node: it takes that turn
             # first, and (like any junction) only once the node is granted.
-            self._hold_turn = lane_command(first_turn, self.config.localization.side)
-            self._hold_until_m = inp.odometry_m + self.config.depart_hold_m
+            self._hold(first_turn, inp, self.config.depart_hold_m)
             if steps[0].node not in self._held:
                 self._depart = steps[0].node
                 self._pending, self._busy = steps[0].node, False
@@ -453,12 +464,19 @@ class Planner:
         if events:
             event = events[0]
             actions.append(
-                Action("reroute", tracker.current.node, self._booking, event.detail, event.sign)
+                Action(
+                    "reroute",
+                    tracker.current.node,
+                    self._booking,
+                    event.detail,
+                    event.sign,
+                    event.node,
+                )
             )
             out = self._stop(_StopCause.REROUTE, actions, f"{event.kind}: {event.detail}")
             return _with_events(out, events)
 
-        turn, near = self._turn_ahead(inp.odometry_m)
+        turn, near = self._turn_ahead(inp)
         left, right = self._wheels(inp.steering, turn, near)
         reason = f"driving to {step.node}" + (" (server lost)" if self._server_lost else "")
         return PlannerOutput(
@@ -494,13 +512,31 @@ class Planner:
         speed *= 1.0 - cfg.curve_slowdown * min(1.0, abs(steering))
         return wheel_speeds(steering, speed, cfg.geometry)
 
-    def _turn_ahead(self, odometry_m: float) -> tuple[str, bool]:
+    def _hold(self, turn: str, inp: PlannerInput, distance_m: float) -> None:
+        """Give the lane model `turn` (a node's own) for the next `distance_m` of driving;
+        a u-turn until the car has also turned round (see `u_turn_min_deg`)."""
+        self._hold_turn = lane_command(turn, self.config.localization.side)
+        self._hold_until_m = inp.odometry_m + distance_m
+        u_turn = turn == "u-turn" and inp.yaw_rad is not None
+        self._u_turn_from = (inp.odometry_m, inp.yaw_rad) if u_turn else None
+
+    def _turning_round(self, inp: PlannerInput) -> bool:
+        if self._u_turn_from is None or inp.yaw_rad is None:
+            return False
+        odometry, yaw = self._u_turn_from
+        turned = abs(math.degrees(inp.yaw_rad - yaw))
+        driven = inp.odometry_m - odometry
+        return turned < self.config.u_turn_min_deg and driven < self.config.u_turn_max_m
+
+    def _turn_ahead(self, inp: PlannerInput) -> tuple[str, bool]:
         """The lane command, and whether the car is at or near the turn it names."""
         tracker = self._tracker
         assert tracker is not None
-        if self._hold_turn is not None and odometry_m < self._hold_until_m:
+        if self._hold_turn is not None and (
+            inp.odometry_m < self._hold_until_m or self._turning_round(inp)
+        ):
             return self._hold_turn, True
-        self._hold_turn = None
+        self._hold_turn, self._u_turn_from = None, None
         return tracker.next_turn, self._approach
 
     def _reached(
@@ -520,15 +556,14 @@ class Planner:
         self._release_at = {node: inp.odometry_m + self.config.junction_clear_m}
         self._mouth_at = {node: inp.odometry_m}
         self._approach = False
-        self._hold_turn = lane_command(tracker.current.turn, self.config.localization.side)
-        self._hold_until_m = inp.odometry_m + self.config.junction_exit_m
+        self._hold(tracker.current.turn, inp, self.config.junction_exit_m)
         if tracker.finished:
             return _with_events(self._arrive(actions, f"arrived at {node}"), events)
         if self._server_lost:
             out = self._stop(_StopCause.SERVER, actions, f"server lost: stopped at {node}")
             return _with_events(out, events)
         # Keep driving through the junction this frame with the node's own turn.
-        turn, near = self._turn_ahead(inp.odometry_m)
+        turn, near = self._turn_ahead(inp)
         left, right = self._wheels(inp.steering, turn, near)
         return PlannerOutput(
             self._state, left, right, turn, tuple(actions), f"reached {node}", node, events

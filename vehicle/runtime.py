@@ -141,6 +141,8 @@ class CarRuntime:
         self._command = "straight"
         self._steering = 0.0
         self._odometry_m = 0.0
+        self._yaw_rad = 0.0  # heading change from the wheel speeds (counter-clockwise)
+        self._track_m = self.config.planner.geometry.wheel_base_m
         self._last_clock: float | None = None
         self._last_frame_at = time.monotonic()
         self._blind = False
@@ -216,6 +218,7 @@ class CarRuntime:
                 reservation_granted=granted,
                 server_ok=self.fleet.online,
                 leg_lengths_m=legs,
+                yaw_rad=self._yaw_rad,
             )
         )
         t4 = time.perf_counter()
@@ -262,7 +265,9 @@ class CarRuntime:
     def _integrate_odometry(self, now: float) -> None:
         if self._last_clock is not None and now > self._last_clock:
             t = self.board.telemetry()
-            self._odometry_m += abs(t.left_mps + t.right_mps) / 2.0 * (now - self._last_clock)
+            dt = now - self._last_clock
+            self._odometry_m += abs(t.left_mps + t.right_mps) / 2.0 * dt
+            self._yaw_rad += (t.right_mps - t.left_mps) / self._track_m * dt
         self._last_clock = now
 
     def _no_frame(self) -> None:
@@ -381,7 +386,9 @@ class CarRuntime:
             if current is None or current.get("id") != action.booking:
                 return
             came_from = self.from_node if action.node == self.node else None
-            node, came_from = reroute_origin(self._city, action.node, came_from, action.sign)
+            node, came_from = reroute_origin(
+                self._city, action.node, came_from, action.sign, action.expected
+            )
             booking = fleet.reroute(str(current["id"]), node, came_from)
             log.info("car: rerouted from %s (%s)", node, action.detail)
             # The count makes every answer a new trip for the planner, even a route equal
@@ -391,13 +398,21 @@ class CarRuntime:
 
 
 def reroute_origin(
-    city: City | None, last: str, came_from: str | None, seen_sign: str | None
+    city: City | None,
+    last: str,
+    came_from: str | None,
+    seen_sign: str | None,
+    expected: str | None = None,
 ) -> tuple[str, str | None]:
     """Where a new route starts, and the node the car came from there.
 
     After a wrong sign: the node that carries the sign the car sees instead of the
     expected one, when the map has exactly one such node (the car is on a road into it:
     it turned wrong somewhere after `last`); otherwise `last`, the node it confirmed last.
+    The road it is on comes from `last` if one joins them, else from `expected` (passed
+    without its sign being seen), else from the one node between `last` and the seen one;
+    unknown otherwise. Knowing the road gives the new route's first turn, the one that
+    takes the car on from the seen node.
     """
     if seen_sign is None or city is None:
         return last, came_from
@@ -405,4 +420,10 @@ def reroute_origin(
     if len(marked) != 1 or marked[0] == last:
         return last, came_from
     seen = marked[0]
-    return seen, last if (last, seen) in city.edges else None
+    for before in (last, expected):
+        if before is not None and before != seen and (before, seen) in city.edges:
+            return seen, before
+    between = [
+        n for n in city.nodes if n != seen and (last, n) in city.edges and (n, seen) in city.edges
+    ]
+    return seen, between[0] if len(between) == 1 else None

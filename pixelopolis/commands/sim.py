@@ -36,6 +36,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="drive perfectly (no lateral-offset recoveries)",
     )
+    lane.add_argument(
+        "--departures",
+        type=float,
+        default=0.3,
+        help="share of drives that set off from a node the car arrived at, by any turn "
+        "allowed there (a third turn round in dead ends), 0 to 1 (default 0.3)",
+    )
     lane.add_argument("--force", action="store_true", help="replace a dataset already in --out")
     lane.set_defaults(handler=run_lane)
 
@@ -112,6 +119,7 @@ def run_lane(args: argparse.Namespace) -> int:
             city_path=_check_city(args.city),
             randomise=args.randomise,
             recoveries=not args.no_recoveries,
+            departures=args.departures,
         )
         stats = generate_lane_dataset(Path(args.out), config, force=args.force)
     except DatasetError as exc:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from city import City, default_city, load_city, wheel_speeds
+from city import U_TURN, City, default_city, load_city, wheel_speeds
 from sim.appearance import Appearance
 from sim.camera import CameraConfig
 from sim.datasets.output import DatasetError, prepare_output
@@ -33,7 +33,7 @@ from sim.datasets.traffic import Traffic
 from sim.expert import ExpertConfig, ExpertDriver, RecoveryNoise
 from sim.path import RoutePath
 from sim.render import Renderer
-from sim.routes import random_route, start_pose
+from sim.routes import dead_end_approaches, departure_route, random_route, start_pose
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ class LaneDatasetConfig:
     recoveries: bool = True
     prefer_turns: float = 0.7
     traffic: int = 2
+    # Share of episodes that start just before a node as a car that arrived there and
+    # leave it by a turn the road allows (`sim.routes.departure_route`); a third of them
+    # turn round in a dead end, when the city has one.
+    departures: float = 0.3
     camera: CameraConfig = field(default_factory=CameraConfig)
 
     def __post_init__(self) -> None:
@@ -69,6 +73,8 @@ class LaneDatasetConfig:
             raise DatasetError(f"randomise: must be between 0 and 1, got {self.randomise}")
         if not 0.0 <= self.prefer_turns <= 1.0:
             raise DatasetError(f"prefer_turns: must be between 0 and 1, got {self.prefer_turns}")
+        if not 0.0 <= self.departures <= 1.0:
+            raise DatasetError(f"departures: must be between 0 and 1, got {self.departures}")
         if not 0 <= self.traffic <= 10:
             raise DatasetError(f"traffic: must be 0-10 cars, got {self.traffic}")
 
@@ -87,6 +93,7 @@ class _EpisodeMaker:
         self.city = city
         self.config = config
         self._renderer: Renderer | None = None
+        self._dead_ends = dead_end_approaches(city)
 
     @property
     def renderer(self) -> Renderer:
@@ -97,10 +104,22 @@ class _EpisodeMaker:
     def __call__(self, index: int) -> Episode:
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, index])
-        route = random_route(self.city, rng, prefer_turns=cfg.prefer_turns)
-        path = RoutePath.from_route(self.city, route)
+        # The departure draw has a stream of its own: the other episodes stay as they were.
+        d_rng = np.random.default_rng([cfg.seed, index, 1])
+        start_s = 0.0
+        draw = d_rng.random()
+        if draw < cfg.departures:
+            dead_end = bool(self._dead_ends) and draw < cfg.departures / 3
+            roads = self._dead_ends if dead_end else None
+            route = departure_route(self.city, d_rng, roads)
+            path = RoutePath.from_route(self.city, route)
+            # Start shortly before the node (where a car stops on recognising its sign).
+            start_s = max(0.0, path.nodes[1].entry_s - float(d_rng.uniform(0.2, 1.0)))
+        else:
+            route = random_route(self.city, rng, prefer_turns=cfg.prefer_turns)
+            path = RoutePath.from_route(self.city, route)
         self.renderer.set_appearance(Appearance.randomised(rng, cfg.randomise))
-        pose = start_pose(self.city, path, rng, max_lateral_m=0.04, max_heading_rad=0.12)
+        pose = start_pose(self.city, path, rng, max_lateral_m=0.04, max_heading_rad=0.12, s=start_s)
         world = World(self.city)
         world.add_car("ego", pose)
         traffic = Traffic(self.city, world, rng, count=cfg.traffic, avoid=path)
@@ -113,7 +132,10 @@ class _EpisodeMaker:
         records: list[dict[str, Any]] = []
         jpegs: list[bytes] = []
         low, high = self.renderer.appearance.jpeg_quality_range
-        for k in range(cfg.frames_per_episode):
+        # A u-turn is long and slow: its drive gets the time to finish it and leave.
+        u_turn = route.steps[1].turn == U_TURN if len(route.steps) > 1 else False
+        length = cfg.frames_per_episode * (2 if u_turn else 1)
+        for k in range(length):
             state = world.state("ego")
             control = expert.act(state.pose)
             if expert.finished:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
 from importlib.resources import files
 from pathlib import Path
 
 import cv2
 import jsonschema
+import numpy as np
 import pytest
 
+from city import default_city
 from pixelopolis.cli import main
 from sim.datasets.lane import LaneDatasetConfig, generate_lane_dataset
 from sim.datasets.output import DatasetError
+from sim.routes import dead_end_approaches, departure_route
 
 SCHEMA = json.loads(files("sim").joinpath("schemas/lane_record.schema.json").read_text())
 
@@ -82,6 +86,52 @@ def test_existing_dataset_is_never_overwritten_silently(tmp_path, small_dataset)
     assert len(list((out / "frames").glob("*.jpg"))) == 7
 
 
+def test_departures_start_before_a_node_and_turn_round_in_dead_ends(tmp_path):
+    out = tmp_path / "dep"
+    cfg = LaneDatasetConfig(
+        frames=1500, seed=4, workers=2, frames_per_episode=240, departures=1.0, traffic=0
+    )
+    generate_lane_dataset(out, cfg, progress=False)
+    town = default_city()
+    episodes: dict[int, list[dict]] = {}
+    for record in _records(out):
+        episodes.setdefault(record["episode"], []).append(record)
+    u_turns = 0
+    last = max(episodes)  # cut short where the frames ran out
+    for episode, records in episodes.items():
+        first = records[0]["pose"]
+        # every drive starts on a road, close before a node, not in a node's junction
+        nearest = min(math.hypot(n.x - first["x"], n.y - first["y"]) for n in town.nodes.values())
+        assert 0.15 < nearest < 1.8
+        headings = np.unwrap([r["pose"]["heading"] for r in records])
+        swing = math.degrees(float(np.max(np.abs(headings - headings[0]))))
+        if (
+            episode != last and len(records) == 2 * cfg.frames_per_episode
+        ):  # a u-turn gets more time
+            u_turns += 1  # and turns round in a dead end, with the u-turn's command
+            assert swing > 150 and records[0]["command"] == "left"
+    assert u_turns >= 1
+
+
+def test_a_departure_leaves_by_a_turn_its_road_allows():
+    town = default_city()
+    rng = np.random.default_rng(0)
+    assert dead_end_approaches(town) == [("C", "G"), ("K", "M")]
+    for _ in range(30):
+        route = departure_route(town, rng, dead_end_approaches(town))
+        assert route.steps[1].turn == "u-turn" and route.nodes[1] in ("G", "M")
+    for _ in range(30):
+        route = departure_route(town, rng)
+        frm, node = route.nodes[:2]
+        assert (
+            route.steps[1].turn == town.route(node, route.nodes[-1], arrived_from=frm).steps[0].turn
+        )
+        assert route.length_m == pytest.approx(
+            town.edge(frm, node).lane_length_m
+            + town.route(node, route.nodes[-1], arrived_from=frm).length_m
+        )
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -89,6 +139,7 @@ def test_existing_dataset_is_never_overwritten_silently(tmp_path, small_dataset)
         (["--frames", "0"], "frames"),
         (["--frames", "5", "--workers", "0"], "workers"),
         (["--frames", "5", "--randomise", "2"], "randomise"),
+        (["--frames", "5", "--departures", "-0.1"], "departures"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):

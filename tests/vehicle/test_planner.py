@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,7 @@ class Run:
         self.unanswered: set[str] = set()  # reserves the server never answers
         self.server_ok = True
         self.legs: tuple[float, ...] | None = None
+        self.yaw: float | None = None  # set to 0.0 to integrate the heading from the wheels
         self.actions: list[Action] = []
 
     def frame(self, dets: Sequence[Detection] = (), steering: float = 0.0) -> PlannerOutput:
@@ -72,6 +74,7 @@ class Run:
                 reservation_granted=self.granted,
                 server_ok=self.server_ok,
                 leg_lengths_m=self.legs,
+                yaw_rad=self.yaw,
             )
         )
         self.actions += out.actions
@@ -83,6 +86,9 @@ class Run:
                     else action.node not in self.busy
                 )
         self.odometry += (out.left_mps + out.right_mps) / 2 * DT
+        if self.yaw is not None:
+            track = self.planner.config.geometry.wheel_base_m
+            self.yaw += (out.right_mps - out.left_mps) / track * DT
         self.now += DT
         return out
 
@@ -216,6 +222,35 @@ def test_turn_command_holds_through_the_junction_after_the_sign() -> None:
     assert reached and reached[0].command == "right"  # still turning at B
     outs = run.frames(320)  # junction_exit_m at turn speed
     assert outs[0].command == "right" and outs[-1].command == "left"
+
+
+def _u_turn_command_until(steering: float) -> tuple[float, float]:
+    """Leave a dead end by a u-turn with the lane model steering `steering`: the distance
+    driven and the heading turned (degrees) when the command leaves "left"."""
+    run = Run(assignment=booking(("u-turn", "right", "arrive"), nodes="ABC"))
+    run.yaw = 0.0
+    start = run.odometry
+    for _ in range(2000):
+        out = run.frame(steering=steering)
+        if out.left_mps + out.right_mps > 0 and out.command != "left":
+            assert out.command == "right"  # B's turn
+            return run.odometry - start, abs(math.degrees(run.yaw))
+    raise AssertionError("the u-turn never ended")
+
+
+def test_a_u_turn_command_holds_until_the_car_has_turned_round() -> None:
+    config = PlannerConfig()
+    # Turning hard, the car is round well within depart_hold_m: the distance decides.
+    driven, turned = _u_turn_command_until(1.0)
+    assert driven == pytest.approx(config.depart_hold_m, abs=0.02)
+    # A wide, slow u-turn: 1.5 m is not enough to turn round, so "left" holds on until
+    # the wheels have turned the car by u_turn_min_deg...
+    driven, turned = _u_turn_command_until(0.22)
+    assert driven > config.depart_hold_m + 0.3
+    assert turned == pytest.approx(config.u_turn_min_deg, abs=2.0)
+    # ...but never beyond u_turn_max_m (a car that cannot turn round is not held forever).
+    driven, turned = _u_turn_command_until(0.0)
+    assert driven == pytest.approx(config.u_turn_max_m, abs=0.02) and turned < 1.0
 
 
 def test_distance_based_reservation_and_missed_node_reroutes() -> None:

@@ -10,9 +10,24 @@ def test_a_wrong_turn_reroutes_from_the_node_whose_sign_is_seen() -> None:
     town = default_city()
     # Past C the car expected D's sign but sees A's: it took the road C→A.
     assert reroute_origin(town, "C", "G", town.node("A").sign) == ("A", "C")
-    # A sign of a node not next to the last one: from there, direction unknown.
-    far = next(n for n in town.nodes if n != "C" and ("C", n) not in town.edges and n not in ("C",))
-    assert reroute_origin(town, "C", "G", town.node(far).sign) == (far, None)
+    # A sign two roads on from the last node: from there, by the one node between.
+    assert reroute_origin(town, "C", "G", town.node("I").sign) == ("I", "H")
+    # Farther still (no road links C to F in two): from there, direction unknown.
+    assert reroute_origin(town, "C", "G", town.node("F").sign) == ("F", None)
+
+
+def test_the_road_into_the_seen_node_is_found_past_an_unseen_node() -> None:
+    town = default_city()
+    blue_square = town.node("J").sign
+    # L confirmed, F expected but its sign missed; J's sign ahead: the car is on F→J
+    # (the new route then starts with the turn out of the roundabout at J).
+    assert reroute_origin(town, "L", "B", blue_square, "F") == ("J", "F")
+    # Without the expected node: the one node between L and J is F.
+    assert reroute_origin(town, "L", "B", blue_square) == ("J", "F")
+    # J confirmed, I expected, L's sign seen: the car went on round by K.
+    assert reroute_origin(town, "J", "F", town.node("L").sign, "I") == ("L", "K")
+    # A road from the last node wins over one from the expected node (C→A, not D→A).
+    assert reroute_origin(town, "C", "G", town.node("A").sign, "D") == ("A", "C")
 
 
 def test_without_a_unique_sign_or_a_map_the_last_confirmed_node_stays() -> None:
