@@ -95,24 +95,34 @@ class _Car:
 
 
 class _Reservations:
-    """One car per node; no leases (nobody goes silent in one process)."""
+    """One car per node, with the server's 10 s lease (a reserve renews it)."""
+
+    LEASE_S = 10.0
 
     def __init__(self) -> None:
-        self.holder: dict[str, str] = {}
+        self.holder: dict[str, tuple[str, float]] = {}  # node -> (car, expires at)
+        self.now = 0.0
+
+    def held_by(self, node: str) -> str | None:
+        held = self.holder.get(node)
+        return held[0] if held is not None and held[1] > self.now else None
 
     def reserve(self, car: str, node: str) -> bool:
-        if self.holder.get(node, car) != car:
+        if self.held_by(node) not in (None, car):
             return False
-        self.holder[node] = car
+        self.holder[node] = (car, self.now + self.LEASE_S)
         return True
 
     def release(self, car: str, node: str) -> None:
-        if self.holder.get(node) == car:
+        if self.held_by(node) == car:
             del self.holder[node]
 
     def release_all(self, car: str) -> None:
-        for node in [n for n, c in self.holder.items() if c == car]:
+        for node in [n for n in self.holder if self.held_by(n) == car]:
             del self.holder[node]
+
+    def holding(self, car: str) -> list[str]:
+        return sorted(n for n in self.holder if self.held_by(n) == car)
 
 
 def _route(city: City, node: str, from_node: str | None, destination: str) -> dict[str, Any]:
@@ -185,6 +195,7 @@ def drive(
                     0,
                 )
                 car.trip_started = t
+        table.now = t
         states = {cid: world.state(cid) for cid in fleet}
         for car in fleet.values():
             pose = states[car.car_id].pose
@@ -317,10 +328,23 @@ def _carry_out(
 ) -> None:
     for action in out.actions:
         if action.kind == "reserve" and action.node:
+            was = car.granted
             car.granted = table.reserve(car.car_id, action.node)
+            if not car.granted and was is not False and car.trip is not None:
+                holder = table.held_by(action.node)
+                car.trip.moments.append(
+                    _moment(t, f"{action.node} busy: held by {holder}", pose, world)
+                )
         elif action.kind == "release" and action.node:
             table.release(car.car_id, action.node)
         elif action.kind == "arrived" and car.trip is not None:
+            for other in out.actions:
+                if other.kind == "release" and other.node:
+                    table.release(car.car_id, other.node)
+            if table.holding(car.car_id):
+                leak = f"still holds {table.holding(car.car_id)} on arrival"
+                car.trip.moments.append(_moment(t, leak, pose, world))
+                log.warning("%s %s", car.car_id, leak)
             car.trip.arrived = True
             car.trip.seconds = round(t - car.trip_started, 1)
             results.append(car.trip)

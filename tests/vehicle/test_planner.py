@@ -197,6 +197,25 @@ def test_car_ahead_stops_then_resumes_after_resume_frames() -> None:
     assert out.state is CarState.DRIVING and out.left_mps > 0
 
 
+@pytest.mark.parametrize(
+    "box, stops",
+    [
+        # The shipped detector's boxes for a car in the lane ahead with the default camera
+        # (centre-to-centre gap): 0.5 m and 0.6 m stop the car, 1.0 m does not.
+        ((0.14, 0.33, 0.49, 0.66), True),
+        ((0.15, 0.37, 0.44, 0.63), True),
+        ((0.14, 0.43, 0.30, 0.57), False),
+        # an oncoming car in the other lane, 0.6 m off: beside, not ahead
+        ((0.15, 0.0, 0.40, 0.21), False),
+    ],
+)
+def test_a_car_close_ahead_stops_the_car_whatever_the_horizon(box, stops) -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    out = run.frame([Detection("car", 0.7, box)])
+    assert (out.state is CarState.STOPPED_FOR_CAR) is stops
+
+
 def test_curves_and_turns_slow_the_car() -> None:
     config = PlannerConfig()
     run = Run(assignment=booking(), planner=Planner(config))
