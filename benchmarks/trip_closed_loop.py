@@ -349,8 +349,8 @@ def _carry_out(
             car.trip.seconds = round(t - car.trip_started, 1)
             results.append(car.trip)
             bar.update(1)
-            car.from_node = car.trip.route[-2] if len(car.trip.route) > 1 else car.from_node
-            car.node = car.trip.destination
+            if out.node is not None and out.node != car.node:
+                car.from_node, car.node = car.node, out.node
             car.booking, car.trip, car.legs = None, None, None
             return
         elif action.kind == "reroute" and action.node and car.booking and car.trip:

@@ -83,12 +83,17 @@ class PlannerConfig:
     reserve_retry_s: float = 0.5
     renew_interval_s: float = 3.0
     junction_exit_m: float = 1.4  # after a node's sign is passed, its turn goes on this far
+    # By the leg's length a node is usually passed within this of where the last one was
+    # (measured with perfect detections: p90 0.77 m). A node passed earlier than that (its
+    # sign left the view early: a curved approach turns the camera away) holds its turn
+    # and its reservation longer by the rest, so neither ends before its junction.
+    early_pass_margin_m: float = 0.6
     depart_hold_m: float = 1.5  # a route's first turn (standing before its junction) this far
     junction_clear_m: float = 1.6  # after a node's sign is passed the car has left its junction
     # A u-turn's command holds until the wheels' odometry says the car has turned this
     # far (the lane model's u-turn is wider and longer than any fixed hold), but no more
     # than `u_turn_max_m` of driving.
-    u_turn_min_deg: float = 150.0
+    u_turn_min_deg: float = 170.0
     u_turn_max_m: float = 4.0
     # Waiting on a busy node, the car gives back a node it passed at least this far back
     # (out of its junction even when `junction_clear_m` has not been driven yet): two
@@ -120,6 +125,7 @@ class PlannerConfig:
             "reserve_retry_s",
             "renew_interval_s",
             "junction_exit_m",
+            "early_pass_margin_m",
             "depart_hold_m",
             "junction_clear_m",
             "busy_release_m",
@@ -219,7 +225,8 @@ class Planner:
         self._hold_turn: str | None = None
         self._hold_until_m = 0.0
         self._u_turn_from: tuple[float, float] | None = None  # (odometry, yaw) at its start
-        self._depart: str | None = None  # the first node's junction, to hold before moving
+        self._depart: str | None = None  # a junction to hold before moving on (first node)
+        self._depart_clear_m = 0.0  # once it is granted, give it back after this far
         self._release_at: dict[str, float] = {}  # held node -> odometry past its junction
         self._mouth_at: dict[str, float] = {}  # held node -> odometry at its junction's mouth
         self._stop_cause: _StopCause | None = None
@@ -306,6 +313,7 @@ class Planner:
             self._hold(first_turn, inp, self.config.depart_hold_m)
             if steps[0].node not in self._held:
                 self._depart = steps[0].node
+                self._depart_clear_m = self.config.depart_hold_m + 0.3
                 self._pending, self._busy = steps[0].node, False
                 self._send_reserve(steps[0].node, inp.now, actions, acquire=True)
         return self._still(actions, f"{what}: {' → '.join(s.node for s in steps)}")
@@ -469,7 +477,7 @@ class Planner:
         events = tracker.update(inp.detections, odometry_m=inp.odometry_m)
         for event in events:
             if event.kind == "reached":
-                return self._reached(inp, event, actions, tuple(events))
+                return self._reached(inp, event, actions, tuple(events), remaining)
         if events:
             event = events[0]
             actions.append(
@@ -493,12 +501,13 @@ class Planner:
         )
 
     def _await_departure(self, inp: PlannerInput, actions: list[Action]) -> PlannerOutput | None:
-        """Before moving into the first node's junction: hold it, or wait (None = go)."""
+        """Before moving into the first node's junction (or one whose sign was passed before
+        the car asked for it): hold it, or wait (None = go)."""
         node = self._depart
         assert node is not None
         if node in self._held:
             self._depart = None
-            self._release_at[node] = inp.odometry_m + self.config.depart_hold_m + 0.3
+            self._release_at[node] = inp.odometry_m + self._depart_clear_m
             self._mouth_at[node] = inp.odometry_m
             return None
         if self._server_lost:
@@ -554,7 +563,10 @@ class Planner:
         event: LocalizationEvent,
         actions: list[Action],
         events: tuple[LocalizationEvent, ...],
+        remaining_m: float | None = None,
     ) -> PlannerOutput:
+        """The expected node is passed; `remaining_m` is what the map said was left of the
+        leg then (None without leg lengths)."""
         tracker = self._tracker
         assert tracker is not None and event.node is not None
         node = event.node
@@ -562,14 +574,31 @@ class Planner:
         if self._pending == node:  # reached before any answer came: no hold to keep
             self._pending, self._busy = None, False
         self._release(actions, keep=(node,))
-        self._release_at = {node: inp.odometry_m + self.config.junction_clear_m}
+        # A sign that leaves the view early (a curved approach turns the camera away from
+        # it) is passed well before its junction: by the map, hold on the turn and the
+        # node that much longer.
+        early = 0.0
+        if remaining_m is not None:
+            early = max(0.0, remaining_m - self.config.early_pass_margin_m)
+            log.debug("planner: passed %s with %.2f m of the leg left", node, remaining_m)
+        self._release_at = {node: inp.odometry_m + self.config.junction_clear_m + early}
         self._mouth_at = {node: inp.odometry_m}
         self._approach = False
-        self._hold(tracker.current.turn, inp, self.config.junction_exit_m)
+        self._hold(tracker.current.turn, inp, self.config.junction_exit_m + early)
         if tracker.finished:
             return _with_events(self._arrive(actions, f"arrived at {node}"), events)
         if self._server_lost:
             out = self._stop(_StopCause.SERVER, actions, f"server lost: stopped at {node}")
+            return _with_events(out, events)
+        if node not in self._held and remaining_m is not None:
+            # Passed before the map said to ask for it: the junction is still ahead and
+            # not held. Like a departure: hold it here first.
+            self._depart = node
+            self._depart_clear_m = self.config.junction_clear_m + early
+            self._pending, self._busy = node, False
+            self._send_reserve(node, inp.now, actions, acquire=True)
+            self._state = CarState.WAITING_AT_INTERSECTION
+            out = self._still(actions, f"waiting for {node} (its sign passed early)")
             return _with_events(out, events)
         # Keep driving through the junction this frame with the node's own turn.
         turn, near = self._turn_ahead(inp)
@@ -596,7 +625,7 @@ class Planner:
 
     def _still(self, actions: list[Action], reason: str) -> PlannerOutput:
         tracker = self._tracker
-        command = "straight" if tracker is None else tracker.next_turn
+        command = "straight" if tracker is None else (self._hold_turn or tracker.next_turn)
         node = None if tracker is None else tracker.current.node
         return PlannerOutput(self._state, 0.0, 0.0, command, tuple(actions), reason, node)
 

@@ -60,6 +60,10 @@ class LaneDatasetConfig:
     # leave it by a turn the road allows (`sim.routes.departure_route`); a third of them
     # turn round in a dead end, when the city has one.
     departures: float = 0.3
+    # Share of episodes that start far off the lane centre (up to `wide_start_m` and
+    # 0.35 rad): the lane model learns to come back from where a wide turn leaves it.
+    wide_starts: float = 0.25
+    wide_start_m: float = 0.22
     camera: CameraConfig = field(default_factory=CameraConfig)
 
     def __post_init__(self) -> None:
@@ -73,6 +77,10 @@ class LaneDatasetConfig:
             raise DatasetError(f"randomise: must be between 0 and 1, got {self.randomise}")
         if not 0.0 <= self.prefer_turns <= 1.0:
             raise DatasetError(f"prefer_turns: must be between 0 and 1, got {self.prefer_turns}")
+        if not 0.0 <= self.wide_starts <= 1.0:
+            raise DatasetError(f"wide_starts: must be between 0 and 1, got {self.wide_starts}")
+        if not 0.0 <= self.wide_start_m <= 0.3:
+            raise DatasetError(f"wide_start_m: must be within 0..0.3, got {self.wide_start_m}")
         if not 0.0 <= self.departures <= 1.0:
             raise DatasetError(f"departures: must be between 0 and 1, got {self.departures}")
         if not 0 <= self.traffic <= 10:
@@ -119,7 +127,22 @@ class _EpisodeMaker:
             route = random_route(self.city, rng, prefer_turns=cfg.prefer_turns)
             path = RoutePath.from_route(self.city, route)
         self.renderer.set_appearance(Appearance.randomised(rng, cfg.randomise))
-        pose = start_pose(self.city, path, rng, max_lateral_m=0.04, max_heading_rad=0.12, s=start_s)
+        # A stream of its own again: without wide starts the data stays as it was.
+        w_rng = np.random.default_rng([cfg.seed, index, 2])
+        if w_rng.random() < cfg.wide_starts:
+            pose = start_pose(
+                self.city,
+                path,
+                w_rng,
+                max_lateral_m=min(cfg.wide_start_m, self.city.lane_width_m),
+                max_heading_rad=0.35,
+                s=start_s,
+            )
+            rng.uniform(size=2)  # the draws the narrow start would have taken
+        else:
+            pose = start_pose(
+                self.city, path, rng, max_lateral_m=0.04, max_heading_rad=0.12, s=start_s
+            )
         world = World(self.city)
         world.add_car("ego", pose)
         traffic = Traffic(self.city, world, rng, count=cfg.traffic, avoid=path)

@@ -243,6 +243,51 @@ def test_turn_command_holds_through_the_junction_after_the_sign() -> None:
     assert outs[0].command == "right" and outs[-1].command == "left"
 
 
+def test_a_sign_passed_early_holds_the_turn_and_node_until_its_junction() -> None:
+    def hold_after_pass(leg_m: float) -> tuple[float, float, float]:
+        """(metres of B's turn, metres until B is given back, metres of the leg left by
+        the map) after B's sign is passed, ~1.6 m into a leg of `leg_m`."""
+        run = Run(assignment=booking(("depart", "right", "left", "arrive")))
+        run.legs = (leg_m, 2.0, 2.0)
+        while run.odometry < 1.6:
+            run.frame()
+        run.frames(6, [near("B")])
+        passed_at = None
+        turn_until = given_back = None
+        for _ in range(1500):
+            out = run.frame()
+            if passed_at is None and ("progress", "B") in [(a.kind, a.node) for a in out.actions]:
+                passed_at = run.odometry
+                # never into a junction it does not hold: B is asked for first
+                assert out.reason.startswith("reached") or out.left_mps == out.right_mps == 0
+                assert ("reserve", "B") in run.kinds("reserve")
+            if passed_at is not None and turn_until is None and out.command != "right":
+                turn_until = run.odometry - passed_at
+            if (
+                passed_at is not None
+                and given_back is None
+                and ("release", "B") in run.kinds("release")
+            ):
+                given_back = run.odometry - passed_at
+            if turn_until is not None and given_back is not None:
+                left = leg_m - passed_at  # of the leg, by the map, when the sign passed
+                return turn_until, given_back, left
+        raise AssertionError("B's turn never ended")
+
+    config = PlannerConfig()
+    turn, given_back, left = hold_after_pass(2.0)
+    assert left < config.early_pass_margin_m  # on time
+    assert turn == pytest.approx(config.junction_exit_m, abs=0.05)
+    assert given_back == pytest.approx(config.junction_clear_m, abs=0.05)
+    # The map says B is still ~1.9 m on when its sign is passed: both last longer by
+    # what is left beyond the margin.
+    turn, given_back, left = hold_after_pass(3.5)
+    extra = left - config.early_pass_margin_m
+    assert extra > 1.0
+    assert turn == pytest.approx(config.junction_exit_m + extra, abs=0.05)
+    assert given_back == pytest.approx(config.junction_clear_m + extra, abs=0.05)
+
+
 def _u_turn_command_until(steering: float) -> tuple[float, float]:
     """Leave a dead end by a u-turn with the lane model steering `steering`: the distance
     driven and the heading turned (degrees) when the command leaves "left"."""
