@@ -17,6 +17,7 @@ lane metrics are not taken inside them because turning paths leave every lane th
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -29,6 +30,8 @@ from sim.pose import Pose
 
 TYRE_WIDTH_M = 0.02
 _SAME_WAY_COS = math.cos(math.radians(60.0))
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -182,6 +185,9 @@ class DriveMetrics:
             self.collisions += 1
             for car_id in pair:
                 self.tally(car_id).collisions += 1
+            log.warning("drive: tick %d: collision of %s and %s", self.ticks, *pair)
+        for zone, a, b in sharing - self._sharing:
+            log.warning("drive: tick %d: %s and %s both in junction %s", self.ticks, a, b, zone)
         self.conflicts += len(sharing - self._sharing)
         self._touching, self._sharing = touching, sharing
 
