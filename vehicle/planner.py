@@ -105,6 +105,11 @@ class PlannerConfig:
     # centre) stands 0.27 high with its bottom at 0.42.
     car_ahead_min_height: float = 0.25
     car_ahead_min_bottom: float = 0.4
+    # In a turn the road ahead swings to the turn's side: the window's centre moves by
+    # this times the steering (+1 = tightest left moves it left by this much of the image).
+    # A car turning right through a junction it holds otherwise stops for the car waiting
+    # at the next mouth of that junction, 0.3 m beside its path, and both wait for ever.
+    car_ahead_steer_shift: float = 0.4
     car_ahead_min_x: float = 0.3
     car_ahead_max_x: float = 0.7
     car_min_score: float = 0.5
@@ -130,6 +135,7 @@ class PlannerConfig:
             "junction_clear_m",
             "busy_release_m",
             "u_turn_max_m",
+            "car_ahead_steer_shift",
             "server_timeout_s",
         ):
             if getattr(self, name) < 0:
@@ -250,7 +256,7 @@ class Planner:
             return self._new_assignment(inp, key, actions)
 
         self._watch_server(inp)
-        self._watch_cars(inp.detections)
+        self._watch_cars(inp.detections, inp.steering)
         if self._state in (CarState.IDLE, CarState.ARRIVED):
             return self._still(actions, "arrived" if self._state is CarState.ARRIVED else "idle")
         self._take_answer(inp)
@@ -330,13 +336,14 @@ class Planner:
             self._server_lost = True
             log.warning("planner: server lost; finishing the leg, then stopping")
 
-    def _watch_cars(self, detections: Sequence[Detection]) -> None:
+    def _watch_cars(self, detections: Sequence[Detection], steering: float = 0.0) -> None:
         cfg = self.config
+        shift = -cfg.car_ahead_steer_shift * max(-1.0, min(1.0, steering))
         ahead = any(
             d.label == CAR_LABEL
             and d.score >= cfg.car_min_score
             and d.height >= cfg.car_ahead_min_height
-            and cfg.car_ahead_min_x <= d.center_x <= cfg.car_ahead_max_x
+            and cfg.car_ahead_min_x + shift <= d.center_x <= cfg.car_ahead_max_x + shift
             and d.box[2] >= cfg.car_ahead_min_bottom
             for d in detections
         )

@@ -216,6 +216,23 @@ def test_a_car_close_ahead_stops_the_car_whatever_the_horizon(box, stops) -> Non
     assert (out.state is CarState.STOPPED_FOR_CAR) is stops
 
 
+@pytest.mark.parametrize(
+    "steering, center_x, stops",
+    [
+        (0.0, 0.45, True),  # straight on: a car just left of centre is in the way
+        (-0.9, 0.45, False),  # turning hard right: it waits beside the path, not on it
+        (-0.9, 0.82, True),  # turning right: the road ahead is right of centre
+        (0.9, 0.18, True),  # and left of it in a left turn
+    ],
+)
+def test_in_a_turn_ahead_is_where_the_turn_goes(steering, center_x, stops) -> None:
+    run = Run(assignment=booking())
+    run.frames(3)
+    box = (0.2, center_x - 0.12, 0.6, center_x + 0.12)
+    out = run.frame([Detection("car", 0.8, box)], steering=steering)
+    assert (out.state is CarState.STOPPED_FOR_CAR) is stops
+
+
 def test_curves_and_turns_slow_the_car() -> None:
     config = PlannerConfig()
     run = Run(assignment=booking(), planner=Planner(config))
