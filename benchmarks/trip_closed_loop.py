@@ -38,11 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.lane_closed_loop import parse_city  # noqa: E402
 from city import City  # noqa: E402
+from pixelopolis.errors import UsageError  # noqa: E402
 from sim.drive_metrics import DriveMetrics  # noqa: E402
 from sim.render import CAR_COLOURS, CarBody, Renderer  # noqa: E402
 from sim.world import World  # noqa: E402
 from sim.world_service import spawn_edges, spawn_pose  # noqa: E402
-from vehicle.config import load_car_config  # noqa: E402
+from vehicle.config import ConfigError, load_car_config  # noqa: E402
 from vehicle.planner import Planner, PlannerInput, PlannerOutput  # noqa: E402
 from vehicle.runtime import reroute_origin  # noqa: E402
 
@@ -381,16 +382,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    label, city = parse_city(args.city)
-    results, summary = drive(
-        city,
-        cars=args.cars,
-        trips=args.trips,
-        seed=args.seed,
-        car_config=args.car_config,
-        max_trip_s=args.max_trip_s,
-        trace=args.trace,
-    )
+    try:
+        if args.cars < 1 or args.trips < 1 or args.max_trip_s <= 0:
+            raise UsageError("--cars, --trips and --max-trip-s must be positive")
+        label, city = parse_city(args.city)
+        results, summary = drive(
+            city,
+            cars=args.cars,
+            trips=args.trips,
+            seed=args.seed,
+            car_config=args.car_config,
+            max_trip_s=args.max_trip_s,
+            trace=args.trace,
+        )
+    except (UsageError, ConfigError, ValueError) as exc:
+        print(f"trip_closed_loop: {exc}", file=sys.stderr)
+        return 2
     arrived = sum(r.arrived for r in results)
     if args.json:
         print(json.dumps({"city": label, "arrived": arrived, "trips": len(results), **summary}))
