@@ -25,7 +25,6 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.lane_closed_loop import parse_city  # noqa: E402
-from city import City  # noqa: E402
+from city import City, NoRouteError  # noqa: E402
 from pixelopolis.errors import UsageError  # noqa: E402
 from sim.drive_metrics import DriveMetrics  # noqa: E402
 from sim.render import CAR_COLOURS, CarBody, Renderer  # noqa: E402
@@ -45,7 +44,7 @@ from sim.world import World  # noqa: E402
 from sim.world_service import spawn_edges, spawn_pose  # noqa: E402
 from vehicle.config import ConfigError, load_car_config  # noqa: E402
 from vehicle.planner import Planner, PlannerInput, PlannerOutput  # noqa: E402
-from vehicle.runtime import reroute_origin  # noqa: E402
+from vehicle.runtime import leg_lengths, reroute_origin  # noqa: E402
 
 log = logging.getLogger("trip_closed_loop")
 
@@ -127,17 +126,14 @@ class _Reservations:
 
 
 def _route(city: City, node: str, from_node: str | None, destination: str) -> dict[str, Any]:
+    """The route the server gives (`server.fleet.Fleet._route_from`): from the road the car
+    came by if it is known and some turn from it leads there, else from any heading."""
     if from_node is not None and (from_node, node) in city.edges:
         try:
             return city.route(node, destination, arrived_from=from_node).to_dict()
-        except Exception:  # noqa: BLE001 - the server falls back the same way
+        except NoRouteError:
             pass
     return city.route(node, destination).to_dict()
-
-
-def _legs(city: City, route: dict[str, Any]) -> tuple[float, ...]:
-    nodes = [s["node"] for s in route["steps"]]
-    return tuple(city.edge(a, b).lane_length_m for a, b in pairwise(nodes))
 
 
 def drive(
@@ -185,7 +181,7 @@ def drive(
                 route = _route(city, car.node, car.from_node, destination)
                 booked += 1
                 car.booking = {"id": f"b{booked}", "destination": destination, "route": route}
-                car.legs = _legs(city, route)
+                car.legs = leg_lengths(city, route)
                 car.trip = TripResult(
                     car.car_id,
                     car.node,
@@ -363,7 +359,7 @@ def _carry_out(
             car.trip.reroutes += 1
             car.trip.moments.append(_moment(t, f"reroute from {node}", pose, world))
             car.booking = {**car.booking, "route": route, "rerouted": car.trip.reroutes}
-            car.legs = _legs(city, route)
+            car.legs = leg_lengths(city, route)
     if out.node is not None and out.node != car.node:
         car.from_node, car.node = car.node, out.node
 

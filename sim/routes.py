@@ -61,12 +61,11 @@ def random_route(
 
 def dead_end_approaches(city: City) -> list[tuple[str, str]]:
     """Roads (from, to) into a dead end: `to` allows a u-turn and its only way out is back."""
-    roads = []
-    for frm, to in sorted(city.edges):
-        outs = {b for a, b in city.edges if a == to}
-        if city.node(to).allow_u_turn and outs == {frm}:
-            roads.append((frm, to))
-    return roads
+    return [
+        (frm, to)
+        for frm, to in sorted(city.edges)
+        if city.node(to).allow_u_turn and {e.to_node for e in city.out_edges(to)} == {frm}
+    ]
 
 
 def departure_route(

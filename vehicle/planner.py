@@ -336,7 +336,7 @@ class Planner:
             self._server_lost = True
             log.warning("planner: server lost; finishing the leg, then stopping")
 
-    def _watch_cars(self, detections: Sequence[Detection], steering: float = 0.0) -> None:
+    def _watch_cars(self, detections: Sequence[Detection], steering: float) -> None:
         cfg = self.config
         shift = -cfg.car_ahead_steer_shift * max(-1.0, min(1.0, steering))
         ahead = any(

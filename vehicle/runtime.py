@@ -310,19 +310,10 @@ class CarRuntime:
             log.warning("car: no city map (%s): leg lengths unknown", exc)
             return None
 
-    def _leg_lengths(self, assignment: Mapping[str, Any] | None) -> tuple[float, ...] | None:
-        if assignment is None or self._city is None:
-            return None
-        try:
-            nodes = [s["node"] for s in assignment["route"]["steps"]]
-            return tuple(
-                self._city.edge(a, b).lane_length_m for a, b in zip(nodes, nodes[1:], strict=False)
-            )
-        except (KeyError, TypeError):
-            return None
-
     def _set_assignment(self, assignment: Mapping[str, Any] | None) -> None:
-        legs = self._leg_lengths(assignment)
+        legs = None
+        if assignment is not None and self._city is not None:
+            legs = leg_lengths(self._city, assignment.get("route"))
         with self._lock:
             self._assignment = dict(assignment) if assignment is not None else None
             self._legs = legs
@@ -395,6 +386,16 @@ class CarRuntime:
             # to the last (the server may well send the same one): the car was stopped.
             rerouted = int(current.get("rerouted", 0)) + 1
             self._set_assignment({**current, "route": booking["route"], "rerouted": rerouted})
+
+
+def leg_lengths(city: City, route: Any) -> tuple[float, ...] | None:
+    """The lane length of each leg of a route document (``{"steps": [{"node"}, ...]}``) on
+    the map; None if the document is malformed or leaves the map."""
+    try:
+        nodes = [s["node"] for s in route["steps"]]
+        return tuple(city.edge(a, b).lane_length_m for a, b in zip(nodes, nodes[1:], strict=False))
+    except (KeyError, TypeError, CityError):
+        return None
 
 
 def reroute_origin(

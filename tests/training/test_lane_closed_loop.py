@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.benchmarks import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "lane_int8.tflite"
@@ -16,13 +16,7 @@ pytest.importorskip("ai_edge_litert")
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        "lane_closed_loop", ROOT / "benchmarks" / "lane_closed_loop.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["lane_closed_loop"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("lane_closed_loop")
 
 
 def test_grid_spec_regenerates_the_unseen_city(bench):

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.benchmarks import load_benchmark
 
 pytest.importorskip("ai_edge_litert")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        "trip_closed_loop", ROOT / "benchmarks" / "trip_closed_loop.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["trip_closed_loop"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("trip_closed_loop")
 
 
 def test_a_short_trip_arrives_and_is_traced(bench, tmp_path, capsys):
