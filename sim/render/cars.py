@@ -48,12 +48,16 @@ class CarModel:
             for idx, normal in _FACES:
                 faces.append((tuple(8 * k + j for j in idx), normal, part))
         self.vertices = np.asarray(verts)
-        self.vertex_list = [tuple(float(c) for c in v) for v in verts]
+        # Homogeneous (x, y, z, 1): one product with a 3x4 matrix puts them in camera space.
+        self.vertices_h = np.column_stack((self.vertices, np.ones(len(verts))))
         self.faces = faces
-        # Per face: its corner indices, and its normal and first corner for the facing test.
         self.face_index = [np.array(idx) for idx, _, _ in faces]
-        self.face_normals = np.array([normal for _, normal, _ in faces])
-        self.face_first = np.array([idx[0] for idx, _, _ in faces])
+        # Every face is axis-aligned in the car frame: (axis, sign, plane coordinate); it
+        # faces a point p when sign * (p[axis] - plane) > 0.
+        self.face_planes = []
+        for idx, normal, _ in faces:
+            axis = next(a for a in range(3) if normal[a] != 0.0)
+            self.face_planes.append((axis, normal[axis], float(self.vertices[idx[0], axis])))
         self.radius = 0.5 * math.hypot(geometry.length_m, geometry.width_m)
         self.height = geometry.height_m
 
@@ -115,51 +119,59 @@ def draw_car(
     """Fill the faces of the car at `pose` (x, y, heading) that look at the camera at
     `cam_pos` with world-to-camera rotation `rot`; returns (pixel points drawn, clipped).
 
-    The 24 vertices are transformed and projected together, in numpy; only the faces
-    turned towards the camera are then filled, one by one.
+    The faces turned towards the camera are found in the car frame; the 24 vertices are
+    then put in camera space by one 3x4 product and projected together, and the faces
+    filled one by one.
     """
     x, y, heading = pose
     ch, sh = math.cos(heading), math.sin(heading)
-    fx, fy, cx, cy = k_mat[0, 0], k_mat[1, 1], k_mat[0, 2], k_mat[1, 2]
-    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot
     px0, py0, pz0 = cam_pos
-    # All 24 vertices at once (the same arithmetic, element by element, as one at a time).
-    lx, ly, lz = model.vertices[:, 0], model.vertices[:, 1], model.vertices[:, 2]
-    wx, wy = x + ch * lx - sh * ly, y + sh * lx + ch * ly
-    dx, dy, dz = wx - px0, wy - py0, lz - pz0
-    cu = r00 * dx + r01 * dy + r02 * dz
-    cv = r10 * dx + r11 * dy + r12 * dz
-    cz = r20 * dx + r21 * dy + r22 * dz
-    # Faces turned towards the camera.
-    n = model.face_normals
-    first = model.face_first
-    facing = (ch * n[:, 0] - sh * n[:, 1]) * (px0 - wx[first]) + (sh * n[:, 0] + ch * n[:, 1]) * (
-        py0 - wy[first]
-    ) + n[:, 2] * (pz0 - lz[first]) > 0
-    if not facing.any():
+    # The faces turned towards the camera, tested in the car frame (axis-aligned planes).
+    dx, dy = px0 - x, py0 - y
+    lens = (ch * dx + sh * dy, ch * dy - sh * dx, pz0)
+    facing = [
+        f for f, (axis, sign, plane) in enumerate(model.face_planes)
+        if sign * (lens[axis] - plane) > 0
+    ]  # fmt: skip
+    if not facing:
         return None
+    # Car frame to camera space as one 3x4 matrix: rot @ (car-to-world(v) - cam_pos).
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = rot
+    tx, ty, tz = x - px0, y - py0, -pz0
+    to_cam = np.array(
+        [[r00 * ch + r01 * sh, r01 * ch - r00 * sh, r02, r00 * tx + r01 * ty + r02 * tz],
+         [r10 * ch + r11 * sh, r11 * ch - r10 * sh, r12, r10 * tx + r11 * ty + r12 * tz],
+         [r20 * ch + r21 * sh, r21 * ch - r20 * sh, r22, r20 * tx + r21 * ty + r22 * tz]]
+    )  # fmt: skip
+    cam = model.vertices_h @ to_cam.T
+    cz = cam[:, 2]
+    focal = np.array([k_mat[0, 0], k_mat[1, 1]])
+    centre = np.array([k_mat[0, 2], k_mat[1, 2]])
     in_front = bool(cz.min() >= NEAR_M)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pu, pv = fx * cu / cz + cx, fy * cv / cz + cy
-    pixels = np.stack((pu, pv), axis=1)
-    fixed = np.rint(pixels * 16).astype(np.int32) if in_front else None
-    cam = np.stack((cu, cv, cz), axis=1)
+    if in_front:
+        pixels = cam[:, :2] / cz[:, None] * focal + centre
+        fixed = np.rint(pixels * 16).astype(np.int32)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pixels = cam[:, :2] / cz[:, None] * focal + centre
+        fixed = None
     drawn: list[np.ndarray] = []
     clipped = False
-    for f in np.flatnonzero(facing).tolist():
+    for f in facing:
         _, normal, part = model.faces[f]
         idx = model.face_index[f]
-        if fixed is not None or cz[idx].min() >= NEAR_M:
+        if fixed is not None:
             face_px = pixels[idx]
-            pts = fixed[idx] if fixed is not None else np.rint(face_px * 16).astype(np.int32)
+            pts = fixed[idx]
+        elif cz[idx].min() >= NEAR_M:
+            face_px = pixels[idx]
+            pts = np.rint(face_px * 16).astype(np.int32)
         else:
             clipped = True
             poly = clip_near(cam[idx])
             if len(poly) < 3:
                 continue
-            face_px = np.stack(
-                (fx * poly[:, 0] / poly[:, 2] + cx, fy * poly[:, 1] / poly[:, 2] + cy), axis=1
-            )
+            face_px = poly[:, :2] / poly[:, 2:3] * focal + centre
             pts = np.rint(face_px * 16).astype(np.int32)
         cv2.fillConvexPoly(frame, pts, colours[(part, normal)], cv2.LINE_AA, 4)
         if ids is not None:

@@ -96,6 +96,8 @@ class GroundPainter:
         self._road: np.ndarray | None = None
         self._lines: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._kerbs: dict[int, np.ndarray] = {}
+        self._fine: np.ndarray | None = None
+        self._centre_idx: dict[int, np.ndarray] = {}
 
     def _to_px(self, points: np.ndarray) -> np.ndarray:
         f = self.frame
@@ -132,19 +134,45 @@ class GroundPainter:
             self._kerbs[k] = cv2.dilate(self.road(), kernel)
         return self._kerbs[k]
 
+    def fine_field(self) -> np.ndarray:
+        """Unit gaussian pixel noise a tile larger than the texture, made once per painter.
+
+        A look takes views of it at random offsets (`_FineViews`) instead of drawing new
+        pixel noise: the grain still differs per look and per layer, for no draw and no
+        copy.
+        """
+        if self._fine is None:
+            f = self.frame
+            rng = np.random.default_rng([f.width, f.height, 17])
+            self._fine = rng.standard_normal((f.height + _FINE_PAD, f.width + _FINE_PAD),
+                                             dtype=np.float32)  # fmt: skip
+        return self._fine
+
+    def centre_pixels(self, width_px: int) -> np.ndarray:
+        """Flat indices of the centre-line pixels at this marking width (a few % of all)."""
+        if width_px not in self._centre_idx:
+            self._centre_idx[width_px] = np.flatnonzero(self.lines(width_px)[1])
+        return self._centre_idx[width_px]
+
     def paint(self, look: Appearance) -> np.ndarray:
         """The BGR texture for `look`, before its light."""
         return cv2.merge(self.paint_planes(look))
 
     def paint_planes(self, look: Appearance) -> list[np.ndarray]:
-        """The texture for `look`, before its light, as its B, G and R planes."""
+        """The texture for `look`, before its light, as its B, G and R planes.
+
+        Every pass over the texture is one OpenCV call on uint8 weights or float32 noise;
+        the grain's strength rides on the scale of the multiply that weights it.
+        """
         rng = np.random.default_rng([look.seed, 1])
         h, w, s = self.frame.height, self.frame.width, self.frame.px_per_m
+        fine = _FineViews(self.fine_field(), rng, h, w)
         road = self.road()
-        edges, centre = self.lines(max(1, round(look.marking_width_m * s)))
+        width_px = max(1, round(look.marking_width_m * s))
+        edges, centre = self.lines(width_px)
         # Layer weights, 0-255: markings, asphalt, kerb; the background is what is left.
         if look.marking_wear > 0:
-            keep = _wear_keep(rng, h, w, 0.05 * s, look.marking_wear)
+            keep = _wear_keep(rng, fine, h, w, 0.05 * s, look.marking_wear)
             edges = cv2.multiply(edges, keep, scale=1 / 255)
             centre = cv2.multiply(centre, keep, scale=1 / 255)
         marks = cv2.add(edges, centre)
@@ -159,7 +187,7 @@ class GroundPainter:
 
         # Colours: background + sum of weight * (layer colour - background), one transform
         # (3 channels in and out: OpenCV's fast path). A centre line of another colour than
-        # the edge lines is mixed in with the grain below.
+        # the edge lines is shifted afterwards, on its own pixels only.
         bg = np.asarray(look.background_bgr, np.float32)
         mix = np.zeros((3, 4), np.float32)
         for i, colour in enumerate((look.road_bgr, look.kerb_bgr, look.marking_bgr)):
@@ -168,49 +196,68 @@ class GroundPainter:
         base = cv2.transform(cv2.merge((w_road, w_kerb, marks)), mix)
 
         # Grain: per-layer noise weighted like the colours, added in grey levels.
-        grain = _fine(rng, h, w, look.road_grain)
-        grain += _noise(rng, h, w, 0.6 * s, look.road_grain)
-        offset = cv2.multiply(grain, w_road, scale=1 / 255, dtype=cv2.CV_32F)
+        grain = _noise(rng, h, w, 0.6 * s, 1.0)
+        cv2.add(grain, fine.next(), dst=grain)
+        offset = cv2.multiply(grain, w_road, scale=look.road_grain / 255, dtype=cv2.CV_32F)
         if k > 0:
-            offset += cv2.multiply(_fine(rng, h, w, 4.0), w_kerb, scale=1 / 255, dtype=cv2.CV_32F)
-        joints, bg_var, tint = _background(rng, look, h, w, s)
-        offset += cv2.multiply(bg_var, w_bg, scale=1 / 255, dtype=cv2.CV_32F)
-        centre_shift = np.asarray(look.centre_line_bgr, np.float32) - look.marking_bgr
+            kerb = cv2.multiply(fine.next(), w_kerb, scale=4.0 / 255, dtype=cv2.CV_32F)
+            cv2.add(offset, kerb, dst=offset)
+        joints, bg_var, tint = _background(rng, fine, look, h, w, s)
+        bg_off = cv2.multiply(bg_var, w_bg, scale=1 / 255, dtype=cv2.CV_32F)
+        cv2.add(offset, bg_off, dst=offset)
         planes = list(cv2.split(base))
         for c in range(3):
             o = offset
-            if tint[c] != 1.0 or centre_shift[c] != 0.0:
-                o = offset.copy()
-                if tint[c] != 1.0:
-                    o += cv2.multiply(bg_var, w_bg, scale=(tint[c] - 1.0) / 255, dtype=cv2.CV_32F)
-                if centre_shift[c] != 0.0:
-                    o += cv2.multiply(centre, float(centre_shift[c]) / 255, dtype=cv2.CV_32F)
+            if tint[c] != 1.0:
+                o = cv2.scaleAdd(bg_off, tint[c] - 1.0, offset)
             # One saturating, rounding add of the float offset to the uint8 plane.
             cv2.add(planes[c], o, dst=planes[c], dtype=cv2.CV_8U)
+        centre_shift = np.asarray(look.centre_line_bgr, np.float32) - look.marking_bgr
+        if np.any(centre_shift != 0.0):
+            _shift_centre(planes, centre, self.centre_pixels(width_px), centre_shift)
         if joints:  # floor tiles: darker joints every `joints` px
             _darken_joints(planes, w_bg, joints, look.background_bgr)
         return planes
 
 
+_FINE_PAD = 256  # how far a view of the fine field may be offset
+
+
+class _FineViews:
+    """Views of a unit noise field at random offsets, one per layer of a look."""
+
+    def __init__(self, field: np.ndarray, rng: np.random.Generator, h: int, w: int) -> None:
+        self._field, self._h, self._w = field, h, w
+        self._offsets = rng.integers(0, _FINE_PAD + 1, size=(8, 2)).tolist()
+        self._used = 0
+
+    def next(self) -> np.ndarray:
+        dy, dx = self._offsets[self._used % len(self._offsets)]
+        self._used += 1
+        return self._field[dy : dy + self._h, dx : dx + self._w]
+
+
+def _shift_centre(
+    planes: list[np.ndarray], centre: np.ndarray, idx: np.ndarray, shift: np.ndarray
+) -> None:
+    """Move the centre-line pixels from the marking colour to the centre line's colour."""
+    weight = centre.reshape(-1)[idx].astype(np.float32) * np.float32(1 / 255)
+    for plane, delta in zip(planes, shift.tolist(), strict=True):
+        if delta == 0.0:
+            continue
+        flat = plane.reshape(-1)
+        moved = flat[idx] + np.rint(weight * np.float32(delta))
+        flat[idx] = np.clip(moved, 0, 255).astype(np.uint8)
+
+
 def _wear_keep(
-    rng: np.random.Generator, h: int, w: int, scale_px: float, wear: float
+    rng: np.random.Generator, fine: _FineViews, h: int, w: int, scale_px: float, wear: float
 ) -> np.ndarray:
     """How much of the markings survives (0-255): blotches about `scale_px` across."""
     noise = _noise(rng, h, w, scale_px, 1.0)
-    noise += _fine(rng, h, w, 0.5)
-    noise *= np.float32(2.0 * 255)
-    noise += np.float32((1.6 - 3.2 * wear) * 2.0 * 255)
-    return cv2.convertScaleAbs(cv2.max(noise, 0.0))
-
-
-def _fine(rng: np.random.Generator, h: int, w: int, sigma: float) -> np.ndarray:
-    """Pixel-scale noise: a random 256 px tile repeated (cheap, and the repeat is not seen)."""
-    tile = rng.standard_normal((256, 256), dtype=np.float32) * np.float32(sigma)
-    out = np.empty((h, w), np.float32)
-    for y in range(0, h, 256):
-        for x in range(0, w, 256):
-            out[y : y + 256, x : x + 256] = tile[: h - y, : w - x]
-    return out
+    cv2.scaleAdd(fine.next(), 0.5, noise, dst=noise)
+    # 510 * (noise + 1.6 - 3.2 wear), saturated to 0..255, in one pass.
+    return cv2.addWeighted(noise, 510.0, noise, 0.0, (1.6 - 3.2 * wear) * 510.0, dtype=cv2.CV_8U)
 
 
 def _noise(rng: np.random.Generator, h: int, w: int, scale_px: float, sigma: float) -> np.ndarray:
@@ -227,7 +274,7 @@ def _noise(rng: np.random.Generator, h: int, w: int, scale_px: float, sigma: flo
 
 
 def _background(
-    rng: np.random.Generator, look: Appearance, h: int, w: int, s: float
+    rng: np.random.Generator, fine: _FineViews, look: Appearance, h: int, w: int, s: float
 ) -> tuple[int, np.ndarray, tuple[float, float, float]]:
     """(tile size of darker joints or 0, additive variation, per-channel tint of the
     variation) of the background."""
@@ -235,19 +282,22 @@ def _background(
     joints = 0
     tint = (1.0, 1.0, 1.0)
     if look.background == "table":  # wood: long streaks along x, fine grain
-        streaks = rng.standard_normal((max(2, h // 3), 8), dtype=np.float32)
-        var = cv2.resize(streaks, (w, h)) * np.float32(g) + _fine(rng, h, w, g * 0.4)
+        streaks = rng.standard_normal((max(2, h // 3), 8), dtype=np.float32) * np.float32(g)
+        var = cv2.resize(streaks, (w, h))
+        cv2.scaleAdd(fine.next(), g * 0.4, var, dst=var)
     elif look.background == "floor":  # tiles with darker joints
         tile = max(4, round(s * (0.25 + 0.35 * rng.random())))
         shade = rng.normal(0.0, g, size=(h // tile + 2, w // tile + 2)).astype(np.float32)
         var = cv2.resize(shade, None, fx=tile, fy=tile, interpolation=cv2.INTER_NEAREST)[:h, :w]
-        var = var + _fine(rng, h, w, g * 0.3)
+        var = cv2.scaleAdd(fine.next(), g * 0.3, var)
         joints = tile
     elif look.background == "grass":
         tint = (0.6, 1.0, 0.7)
-        var = _noise(rng, h, w, 0.3 * s, g) + _fine(rng, h, w, g)
+        var = _noise(rng, h, w, 0.3 * s, g)
+        cv2.scaleAdd(fine.next(), g, var, dst=var)
     else:  # carpet: fine fibres and soft blotches
-        var = _fine(rng, h, w, g) + _noise(rng, h, w, 0.5 * s, g * 0.6)
+        var = _noise(rng, h, w, 0.5 * s, g * 0.6)
+        cv2.scaleAdd(fine.next(), g, var, dst=var)
     return joints, var, tint
 
 

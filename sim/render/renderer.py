@@ -296,56 +296,51 @@ class Renderer:
         ax, ay = r20 / norm, r21 / norm  # the view's direction over the ground
         # The view's wedge, conservatively: the image's diagonal half-angle, a board's reach.
         spread = math.hypot(w, h) / (2.0 * cam.fx)
-        fx, fy, ppx, ppy = cam.fx, cam.fy, cam.cx, cam.cy
-        near = SIGN_NEAR_M
         # Every board at once: in the wedge and nearer than the draw distance.
         dxs, dys = self._sign_x - cx, self._sign_y - cy
         ahead = dxs * ax + dys * ay
         inside = ahead > -BOARD_SIZE_M
         inside &= np.abs(dys * ax - dxs * ay) < ahead * spread + BOARD_SIZE_M
+        inside &= dxs * dxs + dys * dys < far * far
         idx = np.flatnonzero(inside)
         if not len(idx):
             return []
-        dist = np.hypot(dxs[idx], dys[idx])
-        keep = dist < far
-        idx, dist = idx[keep], dist[keep]
-        if not len(idx):
-            return []
         # The few boards left: their six points (face corners, post foot and top) in camera
-        # space and in pixels, then their boxes, quads and posts, each in one go.
-        pts = (self._sign_points_by_board[idx] - cam_pos) @ rot.T
-        zs = pts[:, :, 2]
-        zc = np.maximum(zs, near)
-        us = fx * pts[:, :, 0] / zc + ppx
-        vs = fy * pts[:, :, 1] / zc + ppy
-        face_u, face_v = us[:, :4], vs[:, :4]
-        u0, u1 = face_u.min(axis=1), face_u.max(axis=1)
-        v0, v1 = face_v.min(axis=1), face_v.max(axis=1)
-        size = np.maximum(u1 - u0, v1 - v0)
-        keep = (zs.min(axis=1) > near) & (size >= MIN_SIGN_PX)
-        keep &= (u1 > 0) & (u0 < w - 1) & (v1 > 0) & (v0 < h - 1)
-        if not keep.any():
-            return []
-        x0 = np.clip(np.floor(u0[keep]), 0, w)
-        y0 = np.clip(np.floor(v0[keep]), 0, h)
-        x1 = np.clip(np.ceil(u1[keep]) + 1, 0, w)
-        y1 = np.clip(np.ceil(v1[keep]) + 1, 0, h)
-        quads = np.empty((len(x0), 4, 2), np.float32)
-        quads[:, :, 0] = face_u[keep] - x0[:, None]
-        quads[:, :, 1] = face_v[keep] - y0[:, None]
-        posts = np.rint(np.stack((us[keep, 4:], vs[keep, 4:]), axis=2) * 16).astype(np.int64)
-        thick = np.maximum(1, np.rint(fx * POST_WIDTH_M / zs[keep, 4])).astype(np.int64)
-        i_kept = idx[keep]
-        facing = self._sign_facing[i_kept]
-        front = -dxs[i_kept] * facing[:, 0] - dys[i_kept] * facing[:, 1] > 0
-        boxes = np.stack((x0, y0, x1, y1), axis=1).astype(np.int64).tolist()
-        return [
-            (d, i, quad, tuple(box), tuple(p[0]), tuple(p[1]), t, f, sz)
-            for d, i, quad, box, p, t, f, sz in zip(
-                dist[keep].tolist(), i_kept.tolist(), quads, boxes, posts.tolist(),
-                thick.tolist(), front.tolist(), size[keep].tolist(), strict=True,
-            )
-        ]  # fmt: skip
+        # space in one numpy product, then each board's box, quad and post in plain Python
+        # over its few numbers (numpy's per-call cost is larger than the arithmetic here).
+        pts = ((self._sign_points_by_board[idx] - cam_pos) @ rot.T).tolist()
+        fx, fy, ppx, ppy = cam.fx, cam.fy, cam.cx, cam.cy
+        near = SIGN_NEAR_M
+        boards = self._sign_list
+        out: list[tuple] = []
+        for i, board in zip(idx.tolist(), pts, strict=True):
+            if min(board[0][2], board[1][2], board[2][2], board[3][2], board[4][2],
+                   board[5][2]) <= near:  # fmt: skip
+                continue
+            us = [fx * p[0] / p[2] + ppx for p in board]
+            vs = [fy * p[1] / p[2] + ppy for p in board]
+            u0, u1 = min(us[:4]), max(us[:4])
+            v0, v1 = min(vs[:4]), max(vs[:4])
+            size = max(u1 - u0, v1 - v0)
+            if size < MIN_SIGN_PX or u1 <= 0 or u0 >= w - 1 or v1 <= 0 or v0 >= h - 1:
+                continue
+            x0 = min(w, max(0, math.floor(u0)))
+            y0 = min(h, max(0, math.floor(v0)))
+            x1 = min(w, max(0, math.ceil(u1) + 1))
+            y1 = min(h, max(0, math.ceil(v1) + 1))
+            quad = np.array(
+                [[us[0] - x0, vs[0] - y0], [us[1] - x0, vs[1] - y0],
+                 [us[2] - x0, vs[2] - y0], [us[3] - x0, vs[3] - y0]], np.float32,
+            )  # fmt: skip
+            p0 = (round(us[4] * 16), round(vs[4] * 16))
+            p1 = (round(us[5] * 16), round(vs[5] * 16))
+            thick = max(1, round(fx * POST_WIDTH_M / board[4][2]))
+            sx, sy, nx, ny = boards[i]
+            dx, dy = sx - cx, sy - cy
+            front = -dx * nx - dy * ny > 0
+            dist = math.hypot(dx, dy)
+            out.append((dist, i, quad, (x0, y0, x1, y1), p0, p1, thick, front, size))
+        return out
 
     def _draw_car(self, canvas, rot, cam_pos, car: CarBody, k_mat, ids, obj):
         colours = self._car_colours.get(car.color_bgr)
