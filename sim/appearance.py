@@ -254,16 +254,27 @@ class FrameEffects:
             cv2.subtract(image, self._noise_neg[y : y + h, x : x + w], dst=image)
 
 
-@functools.lru_cache(maxsize=2 * _NOISE_BANK)
 def _unit_noise(which: int, width: int, height: int) -> np.ndarray:
     """A unit-sigma BGR noise tile, the frame plus a margin; one of a small fixed bank.
 
+    The bank's tiles are views at `which`'s offset into one field twice the tile's size,
+    drawn once per frame size: a short run pays for one draw, not one per tile.
     Mostly luminance noise with a little chroma, as a phone sensor shows.
     """
     tile_w, tile_h = width + _NOISE_MARGIN, height + _NOISE_MARGIN
-    rng = np.random.default_rng([which, 7])
-    noise = rng.standard_normal((tile_h, tile_w, 1), dtype=np.float32)
-    chroma = rng.standard_normal((tile_h, tile_w, 3), dtype=np.float32) * np.float32(0.35)
+    field = _noise_field(tile_w, tile_h)
+    side = math.isqrt(_NOISE_BANK)
+    row, col = divmod(which % _NOISE_BANK, side)
+    dy, dx = row * tile_h // side, col * tile_w // side
+    return field[dy : dy + tile_h, dx : dx + tile_w]
+
+
+@functools.lru_cache(maxsize=4)
+def _noise_field(tile_w: int, tile_h: int) -> np.ndarray:
+    rng = np.random.default_rng([tile_w, tile_h, 7])
+    shape = (2 * tile_h, 2 * tile_w)
+    noise = rng.standard_normal((*shape, 1), dtype=np.float32)
+    chroma = rng.standard_normal((*shape, 3), dtype=np.float32) * np.float32(0.35)
     out = noise + chroma
     out.flags.writeable = False
     return out

@@ -70,9 +70,9 @@ class PinholeCamera:
         # down (-sp, 0, -cp), optical (cp, 0, -sp). Positive roll turns the camera
         # clockwise about its optical axis (as seen from behind), so the scene appears
         # turned anticlockwise in the image: x = cr right - sr down, y = sr right + cr down.
-        self._axes_car = np.array(
-            [[sr * sp, -cr, sr * cp], [-cr * sp, -sr, -cr * cp], [cp, 0.0, -sp]]
-        )
+        axes = [[sr * sp, -cr, sr * cp], [-cr * sp, -sr, -cr * cp], [cp, 0.0, -sp]]
+        self._axes_car = np.array(axes)
+        self._axes_list = axes
 
     def jittered(
         self, *, height_m: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0
@@ -135,11 +135,31 @@ class PinholeCamera:
         )
         return pixels, depth
 
-    def ground_homography(self, pose: Pose) -> np.ndarray:
-        """3x3 homography from ground points (x, y, 1) in metres to homogeneous pixels."""
-        rot = self.rotation(pose)
-        t = -rot @ self.position(pose)
-        return self.K @ np.column_stack((rot[:, 0], rot[:, 1], t))
+    def ground_homography(self, pose: Pose, then: np.ndarray | None = None) -> np.ndarray:
+        """3x3 homography from ground points (x, y, 1) in metres to homogeneous pixels.
+
+        With `then` (3x3), the homography of `then`'s input instead: `H @ then`, where
+        `then` maps its points to ground metres (the renderer's texture pixels). Built
+        from scalars: the renderer asks for one every frame.
+        """
+        ch, sh = math.cos(pose.heading), math.sin(pose.heading)
+        c = self.config
+        px = pose.x + c.forward_m * ch
+        py = pose.y + c.forward_m * sh
+        pz = c.height_m
+        f, cx, cy = self.fx, self.cx, self.cy
+        rows = []
+        for a0, a1, a2 in self._axes_list:  # rot = axes_car @ car-to-world.T
+            r0, r1 = a0 * ch - a1 * sh, a0 * sh + a1 * ch
+            rows.append((r0, r1, -(r0 * px + r1 * py + a2 * pz)))
+        (x0, x1, x2), (y0, y1, y2), (z0, z1, z2) = rows
+        fy = self.fy
+        h = np.array(
+            [[f * x0 + cx * z0, f * x1 + cx * z1, f * x2 + cx * z2],
+             [fy * y0 + cy * z0, fy * y1 + cy * z1, fy * y2 + cy * z2],
+             [z0, z1, z2]]
+        )  # fmt: skip
+        return h if then is None else h @ then
 
     def horizon_row(self) -> float:
         """Image row of the horizon at the centre column (above row 0 is negative)."""

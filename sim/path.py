@@ -209,11 +209,12 @@ class RoutePath:
         """(s, cross-track error, path heading) of the closest point to (x, y).
 
         The cross-track error is positive when the point is left of the path. With
-        `hint_s` only `window_m` either side of it is searched, so a path that passes
-        near itself (a loop, a u-turn) cannot snap to its other pass.
+        `hint_s` the closest point is searched from the hint outwards, and only within
+        `window_m` either side of it, so a path that passes near itself (a loop, a
+        u-turn) cannot snap to its other pass.
         """
         if hint_s is None:
-            lo, hi = 0, len(self.s) - 1
+            i, tk = self._closest_segment(x, y, 0, len(self.s) - 1)
         else:
             arc = self._s_list
             lo, hi = bisect_left(arc, hint_s - window_m), bisect_left(arc, hint_s + window_m)
@@ -221,6 +222,20 @@ class RoutePath:
             if hi <= lo:
                 lo, hi = max(0, min(lo, len(self.s) - 2)), max(1, min(hi, len(self.s) - 1))
                 lo = min(lo, hi - 1)
+            i, tk = self._descend(x, y, lo, hi, hint_s)
+        arc = self._s_list
+        s = arc[i] + tk * (arc[i + 1] - arc[i])
+        j, f = self._segment(s)
+        hs = self._lists[2]
+        heading = wrap_angle(hs[j] + f * (hs[j + 1] - hs[j]))
+        xs, ys, _ = self._lists
+        dx = x - (xs[i] + tk * (xs[i + 1] - xs[i]))
+        dy = y - (ys[i] + tk * (ys[i + 1] - ys[i]))
+        cross_track = -dx * math.sin(heading) + dy * math.cos(heading)
+        return s, cross_track, heading
+
+    def _closest_segment(self, x: float, y: float, lo: int, hi: int) -> tuple[int, float]:
+        """(segment, fraction along it) of the closest point of segments lo..hi-1."""
         # Segment vectors and squared lengths are the path's own (made once); the rest are
         # plain ufunc calls (numpy's Python-level wrappers cost more than the arithmetic).
         ab_all, len2_all = self._segments
@@ -233,18 +248,44 @@ class RoutePath:
         offset = ap - t[:, None] * ab
         offset *= offset
         k = int(np.add(offset[:, 0], offset[:, 1]).argmin())
-        i = lo + k
-        tk = float(t[k])
-        arc = self._s_list
-        s = arc[i] + tk * (arc[i + 1] - arc[i])
-        j, f = self._segment(s)
-        hs = self._lists[2]
-        heading = wrap_angle(hs[j] + f * (hs[j + 1] - hs[j]))
+        return lo + k, float(t[k])
+
+    def _descend(self, x: float, y: float, lo: int, hi: int, hint_s: float) -> tuple[int, float]:
+        """The nearest local minimum of the distance to (x, y), walking segment by segment
+        from the one at `hint_s` and staying within segments lo..hi-1.
+
+        A car moves a few mm per frame, so this takes a handful of scalar steps where a
+        search of the whole window would take a dozen numpy calls; and it follows the
+        pass of the path the hint is on even where another pass comes closer.
+        """
         xs, ys, _ = self._lists
-        dx = x - (xs[i] + tk * (xs[i + 1] - xs[i]))
-        dy = y - (ys[i] + tk * (ys[i + 1] - ys[i]))
-        cross_track = -dx * math.sin(heading) + dy * math.cos(heading)
-        return s, cross_track, heading
+        len2 = self._len2_list
+        arc = self._s_list
+
+        def dist2(i: int) -> tuple[float, float]:
+            ax, ay = xs[i], ys[i]
+            bx, by = xs[i + 1] - ax, ys[i + 1] - ay
+            px, py = x - ax, y - ay
+            t = (px * bx + py * by) / len2[i]
+            t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
+            ex, ey = px - t * bx, py - t * by
+            return ex * ex + ey * ey, t
+
+        i = min(max(bisect_right(arc, hint_s) - 1, lo), hi - 1)
+        best, t = dist2(i)
+        moved = False
+        while i + 1 < hi:
+            d, tn = dist2(i + 1)
+            if d >= best:
+                break
+            i, best, t, moved = i + 1, d, tn, True
+        if not moved:
+            while i - 1 >= lo:
+                d, tn = dist2(i - 1)
+                if d >= best:
+                    break
+                i, best, t = i - 1, d, tn
+        return i, t
 
     def next_node(self, s: float) -> PathNode | None:
         """The first node strictly ahead of `s` (not the one just passed)."""
@@ -270,6 +311,10 @@ class RoutePath:
         ab = self.points[1:] - self.points[:-1]
         len2 = ab[:, 0] * ab[:, 0] + ab[:, 1] * ab[:, 1]
         return ab, np.maximum(len2, 1e-18)
+
+    @cached_property
+    def _len2_list(self) -> list[float]:
+        return self._segments[1].tolist()
 
     @cached_property
     def _unwrapped(self) -> np.ndarray:

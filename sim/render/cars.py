@@ -52,6 +52,7 @@ class CarModel:
         self.vertices_h = np.column_stack((self.vertices, np.ones(len(verts))))
         self.faces = faces
         self.face_index = [np.array(idx) for idx, _, _ in faces]
+        self.face_corners = np.array([idx for idx, _, _ in faces])  # (faces, 4)
         # Every face is axis-aligned in the car frame: (axis, sign, plane coordinate); it
         # faces a point p when sign * (p[axis] - plane) > 0.
         self.face_planes = []
@@ -155,28 +156,33 @@ def draw_car(
         with np.errstate(divide="ignore", invalid="ignore"):
             pixels = cam[:, :2] / cz[:, None] * focal + centre
         fixed = None
-    drawn: list[np.ndarray] = []
-    clipped = False
+    # Every face's corners in 1/16 px in one look-up; a face is then a view of it.
+    quads = fixed[model.face_corners] if fixed is not None else None
+    drawn: list[int] = []  # faces drawn whole
+    cut: list[np.ndarray] = []  # pixels of faces clipped at the near plane
     for f in facing:
         _, normal, part = model.faces[f]
-        idx = model.face_index[f]
-        if fixed is not None:
-            face_px = pixels[idx]
-            pts = fixed[idx]
-        elif cz[idx].min() >= NEAR_M:
-            face_px = pixels[idx]
-            pts = np.rint(face_px * 16).astype(np.int32)
+        if quads is not None:
+            pts = quads[f]
+            drawn.append(f)
         else:
-            clipped = True
-            poly = clip_near(cam[idx])
-            if len(poly) < 3:
-                continue
-            face_px = poly[:, :2] / poly[:, 2:3] * focal + centre
-            pts = np.rint(face_px * 16).astype(np.int32)
+            idx = model.face_index[f]
+            if cz[idx].min() >= NEAR_M:
+                pts = np.rint(pixels[idx] * 16).astype(np.int32)
+                drawn.append(f)
+            else:
+                poly = clip_near(cam[idx])
+                if len(poly) < 3:
+                    continue
+                face_px = poly[:, :2] / poly[:, 2:3] * focal + centre
+                pts = np.rint(face_px * 16).astype(np.int32)
+                cut.append(face_px)
         cv2.fillConvexPoly(frame, pts, colours[(part, normal)], cv2.LINE_AA, 4)
         if ids is not None:
             cv2.fillConvexPoly(ids, pts, obj, cv2.LINE_8, 4)
-        drawn.append(face_px)
-    if not drawn:
+    if not drawn and not cut:
         return None
-    return np.concatenate(drawn), clipped
+    clipped = bool(cut)
+    if drawn:
+        cut.append(pixels[model.face_corners[drawn].ravel()])
+    return np.concatenate(cut), clipped

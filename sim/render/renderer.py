@@ -32,7 +32,14 @@ from sim.render.ground import (
     warp_ground,
 )
 from sim.render.layout import BOARD_SIZE_M, POST_HEIGHT_M, RoadLayout
-from sim.render.signs import POST_BGR, FaceBank, draw_quad_image, draw_small_board, face_image
+from sim.render.signs import (
+    POST_BGR,
+    FaceBank,
+    draw_board_back,
+    draw_quad_image,
+    draw_small_board,
+    face_image,
+)
 from sim.render.types import CarBody, Frame, ObjectBox
 
 log = logging.getLogger(__name__)
@@ -72,6 +79,7 @@ class Renderer:
         signs = self.layout.signs
         self._sign_names = [s.sign for s in signs]
         self._sign_nodes = [s.node for s in signs]
+        self._sign_shapes = [get_sign(s.sign).shape for s in signs]
         self._sign_foot = np.array([[s.x, s.y] for s in signs]).reshape(-1, 2)
         self._sign_facing = np.array([[math.cos(s.facing), math.sin(s.facing)] for s in signs])
         self._sign_facing = self._sign_facing.reshape(-1, 2)
@@ -200,19 +208,21 @@ class Renderer:
         right = _clamp_row(cam.ground_limit_row(far, w - 1.0), h)
         top = min(h, max(0, math.floor(min(left, right))))
         bottom = min(h, max(0, math.ceil(max(left, right)) + 1))
-        if bottom > 0:
-            view = self._backdrop.view(pose.heading, cam.horizon_row())
-            canvas[:bottom] = view[:bottom]
+        view = self._backdrop.view(pose.heading, cam.horizon_row()) if bottom > 0 else None
+        if view is not None:
+            canvas[:top] = view[:top]
         if top >= h:
             return
-        band = canvas[top:bottom].copy() if bottom - top > 1 else None
-        homography = cam.ground_homography(pose) @ self._pixel_to_world
+        homography = cam.ground_homography(pose, self._pixel_to_world)
         warp_ground(self._ground_bgra, homography, canvas, top, self._border, self._bands)
-        if band is not None:  # a rolled camera: backdrop above the slanted cut line
-            mask = np.zeros(band.shape[:2], np.uint8)
-            poly = np.array([[0, 0], [w, 0], [w, right - top], [0, left - top]])
-            cv2.fillConvexPoly(mask, np.round(poly * 16).astype(np.int32), 255, cv2.LINE_8, 4)
-            cv2.copyTo(band, mask, canvas[top:bottom])
+        if view is not None and bottom > top:  # a rolled camera: backdrop above the cut line
+            mask = np.zeros((bottom - top, w), np.uint8)
+            poly = np.array(
+                [[0, 0], [w * 16, 0], [w * 16, round((right - top) * 16)],
+                 [0, round((left - top) * 16)]], np.int32,
+            )  # fmt: skip
+            cv2.fillConvexPoly(mask, poly, 255, cv2.LINE_8, 4)
+            cv2.copyTo(view[top:bottom], mask, canvas[top:bottom])
 
     def _draw_objects(
         self,
@@ -248,24 +258,19 @@ class Renderer:
             if kind == 0:
                 _, i, quad, bbox, p0, p1, thick, front, size = signs[k]
                 name = self._sign_names[i]
+                if not front:  # the grey back (never annotated), with the post in front
+                    colour, _ = self._faces.flat(name, back=True)
+                    draw_board_back(canvas, colour, self._sign_shapes[i], quad, bbox[:2])
+                    cv2.line(canvas, p0, p1, self._post_bgr, thick, cv2.LINE_AA, 4)
+                    continue
+                cv2.line(canvas, p0, p1, self._post_bgr, thick, cv2.LINE_AA, 4)
                 points = quad + bbox[:2]
                 if size < SMALL_SIGN_PX:
-                    colour, weights = self._faces.flat(name, back=not front)
-                    board_ids = ids if front else None
-                    if not front:  # the grey back, with the post in front of it
-                        draw_small_board(canvas, colour, weights, points, None, obj)
-                    cv2.line(canvas, p0, p1, self._post_bgr, thick, cv2.LINE_AA, 4)
-                    if front:
-                        draw_small_board(canvas, colour, weights, points, board_ids, obj)
+                    colour, weights = self._faces.flat(name)
+                    draw_small_board(canvas, colour, weights, points, ids, obj)
                 else:
-                    face = self._faces.get(name, size, back=not front)
-                    if not front:
-                        draw_quad_image(canvas, face, quad, bbox, None, obj)
-                    cv2.line(canvas, p0, p1, self._post_bgr, thick, cv2.LINE_AA, 4)
-                    if front:
-                        draw_quad_image(canvas, face, quad, bbox, ids, obj)
-                if front:
-                    drawn.append((obj, "sign", name, self._sign_nodes[i], points, False, dist))
+                    draw_quad_image(canvas, self._faces.get(name, size), quad, bbox, ids, obj)
+                drawn.append((obj, "sign", name, self._sign_nodes[i], points, False, dist))
             else:
                 car = cars[k]
                 res = self._draw_car(canvas, rot, cam_pos, car, cam.K, ids, obj)

@@ -117,6 +117,39 @@ def outline_weights(shape: str) -> np.ndarray:
     return weights
 
 
+@functools.cache
+def outline_uv(shape: str) -> np.ndarray:
+    """(K, 1, 2) float32: a face's outline (at most 16 points) in unit-square coordinates."""
+    n = 256
+    outline = _shape(shape, n).astype(np.float64)
+    if len(outline) > 16:
+        outline = outline[:: len(outline) // 16]
+    uv = ((outline + 0.5) / n).astype(np.float32).reshape(-1, 1, 2)
+    uv.flags.writeable = False
+    return uv
+
+
+_UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], np.float32)
+
+
+def draw_board_back(
+    frame: np.ndarray,
+    colour: tuple[int, int, int, int],
+    shape: str,
+    quad: np.ndarray,
+    origin: tuple[int, int],
+) -> None:
+    """The plain grey back of a board: its outline mapped onto `quad` (TL, TR, BR, BL as
+    seen from the front; float32 pixels relative to `origin`) and filled, anti-aliased.
+
+    Nearly the same pixels as warping a uniform back image, in fewer OpenCV calls.
+    """
+    corners = (quad + np.asarray(origin, np.float32)) * np.float32(16)  # 1/16 px
+    m = cv2.getPerspectiveTransform(_UNIT_SQUARE, corners)
+    pts = cv2.perspectiveTransform(outline_uv(shape), m)
+    cv2.fillConvexPoly(frame, np.rint(pts).astype(np.int32), colour, cv2.LINE_AA, 4)
+
+
 class FaceBank:
     """Face and back images of every sign type at each mip size, for one appearance.
 
