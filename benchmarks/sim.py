@@ -11,7 +11,7 @@ on a shared machine the wall-clock rate also counts the time other jobs took the
 core) and per wall second. The memory run generates a long lane dataset with all cores
 and samples the resident memory of the whole process tree.
 
-    .venv/bin/python benchmarks/sim.py [--frames 2000] [--images 1024] [--long 100000]
+    .venv/bin/python benchmarks/sim.py [--frames 10000] [--images 1024] [--long 100000]
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def long_run(frames: int) -> tuple[float, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--images", type=int, default=1024)
     parser.add_argument("--long", type=int, default=0, help="frames of the memory run (0: skip)")
     args = parser.parse_args()
