@@ -113,6 +113,24 @@ def test_project_recovers_arc_length_and_offset(default_paths):
             assert heading == pytest.approx(path.point_at(got_s)[2], abs=1e-9)
 
 
+def test_hinted_projection_finds_the_closest_point_of_its_window(default_paths):
+    """The hinted search walks from the hint; near the path it must land where a search of
+    the whole window does (the expert's labels depend on it)."""
+    rng = np.random.default_rng(4)
+    checked = 0
+    for _, path in default_paths[::7]:
+        for s in rng.uniform(0.2, path.length - 0.2, 20):
+            pose = path.pose_at(float(s), lateral_m=float(rng.uniform(-0.15, 0.15)))
+            hint = float(s) + float(rng.uniform(-0.05, 0.05))
+            got = path.project(pose.x, pose.y, hint_s=hint)
+            lo, hi = np.searchsorted(path.s, [hint - 0.5, hint + 0.5])
+            i, t = path._closest_segment(pose.x, pose.y, max(0, lo - 1), min(len(path.s) - 1, hi))
+            want_s = path.s[i] + t * (path.s[i + 1] - path.s[i])
+            assert got[0] == pytest.approx(want_s, abs=1e-3)
+            checked += 1
+    assert checked > 100
+
+
 def test_project_with_a_hint_keeps_to_its_own_pass_of_a_u_turn():
     path = RoutePath.from_route(CITY, U_TURN_ROUTE)
     g = next(node for node in path.nodes if node.node == "G")
