@@ -70,9 +70,7 @@ class PinholeCamera:
         # down (-sp, 0, -cp), optical (cp, 0, -sp). Positive roll turns the camera
         # clockwise about its optical axis (as seen from behind), so the scene appears
         # turned anticlockwise in the image: x = cr right - sr down, y = sr right + cr down.
-        axes = [[sr * sp, -cr, sr * cp], [-cr * sp, -sr, -cr * cp], [cp, 0.0, -sp]]
-        self._axes_car = np.array(axes)
-        self._axes_list = axes
+        self._axes_car = ((sr * sp, -cr, sr * cp), (-cr * sp, -sr, -cr * cp), (cp, 0.0, -sp))
 
     def jittered(
         self, *, height_m: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0
@@ -95,10 +93,13 @@ class PinholeCamera:
 
     def rotation(self, pose: Pose) -> np.ndarray:
         """3x3 world-to-camera rotation: rows are the camera's x, y, z axes in the world."""
+        return np.array(self._rotation_rows(pose))
+
+    def _rotation_rows(self, pose: Pose) -> list[tuple[float, float, float]]:
+        """`rotation` as scalars: the mount's axes turned from the car frame (forward,
+        left, up) into the world by the pose's heading."""
         ch, sh = math.cos(pose.heading), math.sin(pose.heading)
-        # Car frame (forward, left, up) to world.
-        to_world = np.array([[ch, -sh, 0.0], [sh, ch, 0.0], [0.0, 0.0, 1.0]])
-        return self._axes_car @ to_world.T
+        return [(a0 * ch - a1 * sh, a0 * sh + a1 * ch, a2) for a0, a1, a2 in self._axes_car]
 
     def position(self, pose: Pose) -> np.ndarray:
         """The lens centre in the world: `forward_m` ahead of the pose point, `height_m` up."""
@@ -148,11 +149,9 @@ class PinholeCamera:
         py = pose.y + c.forward_m * sh
         pz = c.height_m
         f, cx, cy = self.fx, self.cx, self.cy
-        rows = []
-        for a0, a1, a2 in self._axes_list:  # rot = axes_car @ car-to-world.T
-            r0, r1 = a0 * ch - a1 * sh, a0 * sh + a1 * ch
-            rows.append((r0, r1, -(r0 * px + r1 * py + a2 * pz)))
-        (x0, x1, x2), (y0, y1, y2), (z0, z1, z2) = rows
+        (x0, x1, x2), (y0, y1, y2), (z0, z1, z2) = (
+            (r0, r1, -(r0 * px + r1 * py + r2 * pz)) for r0, r1, r2 in self._rotation_rows(pose)
+        )
         fy = self.fy
         h = np.array(
             [[f * x0 + cx * z0, f * x1 + cx * z1, f * x2 + cx * z2],
@@ -171,7 +170,7 @@ class PinholeCamera:
         Ground points at one depth lie on a line parallel to the horizon (inf: the
         horizon itself); the renderer cuts the ground there and shows the backdrop.
         """
-        up = self._axes_car[:, 2]  # the world's up axis in camera coordinates
+        up = [axis[2] for axis in self._axes_car]  # the world's up axis in camera coordinates
         a = 0.0 if column is None else (column - self.cx) / self.fx
         rhs = 0.0 if math.isinf(distance_m) else -self.config.height_m / distance_m
         if abs(up[1]) < 1e-9:

@@ -51,7 +51,6 @@ class CarModel:
         # Homogeneous (x, y, z, 1): one product with a 3x4 matrix puts them in camera space.
         self.vertices_h = np.column_stack((self.vertices, np.ones(len(verts))))
         self.faces = faces
-        self.face_index = [np.array(idx) for idx, _, _ in faces]
         self.face_corners = np.array([idx for idx, _, _ in faces])  # (faces, 4)
         # Every face is axis-aligned in the car frame: (axis, sign, plane coordinate); it
         # faces a point p when sign * (p[axis] - plane) > 0.
@@ -166,7 +165,7 @@ def draw_car(
             pts = quads[f]
             drawn.append(f)
         else:
-            idx = model.face_index[f]
+            idx = model.face_corners[f]
             if cz[idx].min() >= NEAR_M:
                 pts = np.rint(pixels[idx] * 16).astype(np.int32)
                 drawn.append(f)

@@ -107,24 +107,25 @@ def outline_weights(shape: str) -> np.ndarray:
     A small board is drawn as this outline filled (weights @ quad gives its points):
     below a few pixels the bilinear map is as good as the perspective one.
     """
-    n = 256
-    outline = _shape(shape, n).astype(np.float64)
-    if len(outline) > 16:
-        outline = outline[:: len(outline) // 16]
-    u, v = (outline[:, 0] + 0.5) / n, (outline[:, 1] + 0.5) / n
+    u, v = _outline_unit(shape).T
     weights = np.column_stack(((1 - u) * (1 - v), u * (1 - v), u * v, (1 - u) * v))
     weights.flags.writeable = False
     return weights
 
 
-@functools.cache
-def outline_uv(shape: str) -> np.ndarray:
-    """(K, 1, 2) float32: a face's outline (at most 16 points) in unit-square coordinates."""
+def _outline_unit(shape: str) -> np.ndarray:
+    """(K, 2): a face's outline, at most 16 points, in unit-square coordinates (u, v)."""
     n = 256
     outline = _shape(shape, n).astype(np.float64)
     if len(outline) > 16:
         outline = outline[:: len(outline) // 16]
-    uv = ((outline + 0.5) / n).astype(np.float32).reshape(-1, 1, 2)
+    return (outline + 0.5) / n
+
+
+@functools.cache
+def outline_uv(shape: str) -> np.ndarray:
+    """(K, 1, 2) float32: `_outline_unit` as `cv2.perspectiveTransform` takes it."""
+    uv = _outline_unit(shape).astype(np.float32).reshape(-1, 1, 2)
     uv.flags.writeable = False
     return uv
 
