@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import requests
 
+from pixelopolis.commands._secrets import KEY_ENV
 from server.embedded import free_port
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,9 @@ class CityLaunch:
             stderr=subprocess.STDOUT,
             text=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touched before exec
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # the key goes in the environment: on a command line `ps` shows it, and a
+            # generated key that starts with "-" would read as an option
+            env={**os.environ, "PYTHONUNBUFFERED": "1", KEY_ENV: self.fleet_key},
         )
         child = _Child(name, proc, log_file)
         self._children.append(child)
@@ -155,8 +158,6 @@ class CityLaunch:
             str(port),
             "--data",
             str(self.work_dir / "server-data"),
-            "--fleet-key",
-            self.fleet_key,
             "--workers",
             str(cfg.workers),
         ]
@@ -192,8 +193,6 @@ class CityLaunch:
             "station",
             "--server",
             self.server_url,
-            "--fleet-key",
-            self.fleet_key,
             "--host",
             cfg.host,
             "--port",
@@ -245,8 +244,6 @@ class CityLaunch:
             "car",
             "--server",
             self.car_server_url or self.server_url,
-            "--fleet-key",
-            self.fleet_key,
             "--name",
             car["id"],
             "--camera",
