@@ -45,6 +45,7 @@ from sim.world_service import spawn_edges, spawn_pose  # noqa: E402
 from vehicle.config import ConfigError, load_car_config  # noqa: E402
 from vehicle.planner import Planner, PlannerInput, PlannerOutput  # noqa: E402
 from vehicle.runtime import leg_lengths, reroute_origin  # noqa: E402
+from vehicle.sign_map import SignMap  # noqa: E402
 
 log = logging.getLogger("trip_closed_loop")
 
@@ -152,6 +153,7 @@ def drive(
     lane, detector = _load_models(config)
     rng = np.random.default_rng(seed)
     renderer = Renderer(city)
+    sign_map = SignMap(city)
     world = World(city)
     metrics = DriveMetrics(city)
     table = _Reservations()
@@ -213,6 +215,7 @@ def drive(
                     server_ok=True,
                     leg_lengths_m=car.legs,
                     yaw_rad=car.yaw,
+                    sign_map=sign_map,
                 )
             )
             car.command = out.command

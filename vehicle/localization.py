@@ -30,6 +30,7 @@ from typing import Any, Literal
 from city.model import RouteStep as CityRouteStep
 from city.turns import ARRIVE, DEPART, LEFT, RIGHT, STRAIGHT, TURNS, U_TURN
 from vehicle.perception.detections import CAR_LABEL, Detection
+from vehicle.sign_map import SignMap
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class LocalizationConfig:
     `wrong_sign_after_m`: signs seen before the car has driven this far on a leg never
     count as wrong — turning through the junction it just passed (or departs through),
     the camera sweeps over the boards of the roads it is not taking.
+    `misread_margin_m`: with a map (`SignMap`), a steady other sign counts as wrong only
+    if a road into a node marked with it lies within the distance driven since the last
+    node, give or take this; otherwise it is a misread and ignored (vehicle/sign_map.py).
     """
 
     window: int = 12
@@ -66,6 +70,7 @@ class LocalizationConfig:
     refractory_frames: int = 3
     pass_frames: int = 2
     wrong_sign_after_m: float = 1.0
+    misread_margin_m: float = 0.5
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -91,6 +96,8 @@ class LocalizationConfig:
             raise ValueError(
                 f"wrong_sign_after_m: must not be negative, got {self.wrong_sign_after_m}"
             )
+        if self.misread_margin_m < 0:
+            raise ValueError(f"misread_margin_m: must not be negative, got {self.misread_margin_m}")
         if self.pass_frames < 0:
             raise ValueError(f"pass_frames: must not be negative, got {self.pass_frames}")
         if self.refractory_frames < 0:
@@ -145,7 +152,8 @@ class RouteTracker:
     step i + 1 and enables the "missed" check. `start_allowance_m` lengthens the first
     leg for that check only: a car that starts before its first node's junction (a
     departure turn, say a u-turn at a dead end) drives through it before the leg's
-    node-to-node length begins.
+    node-to-node length begins. `sign_map`, if given, tells a wrong sign from a misread
+    one: only a sign the car could be seeing by the map and its odometry is wrong.
     """
 
     def __init__(
@@ -156,6 +164,7 @@ class RouteTracker:
         config: LocalizationConfig | None = None,
         odometry_m: float = 0.0,
         start_allowance_m: float = 0.0,
+        sign_map: SignMap | None = None,
     ) -> None:
         if not steps:
             raise ValueError("steps: a route has at least one step")
@@ -170,6 +179,8 @@ class RouteTracker:
         if start_allowance_m < 0:
             raise ValueError(f"start_allowance_m: must not be negative, got {start_allowance_m}")
         self._allowance_m = start_allowance_m
+        self._sign_map = sign_map
+        self._misreads: set[str] = set()  # logged once per leg
         self._index = 0
         self._leg_start_m = odometry_m
         # (odometry, plausible sign labels) of the last `window` frames
@@ -293,6 +304,7 @@ class RouteTracker:
             ok = {step.sign, self.current.sign}
             counts = Counter(s for frame in self._leg_frames() for s in frame if s not in ok)
             steady = sorted(s for s, k in counts.items() if k >= self.config.wrong_sign_hits)
+            steady = [s for s in steady if self._could_see(s, odometry_m)]
             if steady:
                 self._reported.add("wrong_sign")
                 most = max(steady, key=counts.__getitem__)
@@ -325,6 +337,28 @@ class RouteTracker:
         for event in events:
             log.warning("localization: %s: %s", event.kind, event.detail)
         return events
+
+    def _could_see(self, sign: str, odometry_m: float) -> bool:
+        """Whether the map lets the car see `sign` now (True without a map); a misread
+        is logged once per leg."""
+        if self._sign_map is None:
+            return True
+        driven = odometry_m - self._leg_start_m
+        margin = self.config.misread_margin_m
+        # a departure manoeuvre (the start allowance) adds odometry, never lane distance
+        nearest, farthest = driven - self._allowance_m - margin, driven + margin
+        if self._sign_map.could_see(
+            sign, from_node=self.current.node, nearest_m=nearest, farthest_m=farthest
+        ):
+            return True
+        if sign not in self._misreads:
+            self._misreads.add(sign)
+            log.info(
+                "localization: %s seen %.2f m after %s, where no road into a node with it "
+                "is: taken as a misread",
+                sign, driven, self.current.node,
+            )  # fmt: skip
+        return False
 
     def _after_expected(self) -> CityRouteStep | None:
         """The route step after the expected one, if any."""
@@ -362,6 +396,7 @@ class RouteTracker:
         self._leg_start_m = odometry_m
         self._allowance_m = 0.0
         self._reported.clear()
+        self._misreads.clear()
         self._armed, self._gone = False, 0
         if inferred and after is not None:
             # The next sign's sightings stay: they count towards reaching it.

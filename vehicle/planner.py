@@ -47,6 +47,7 @@ from vehicle.localization import (
     steps_from_route,
 )
 from vehicle.perception.detections import CAR_LABEL, Detection
+from vehicle.sign_map import SignMap
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,9 @@ class PlannerInput:
     None; a booking with a different id, route or ``"rerouted"`` count (the runtime counts
     the new routes it fetched: one can equal the last) replaces the current one.
     `leg_lengths_m` (optional, read with a new assignment) enables distance-based
-    reservation and missed-node detection. `odometry_m` is the total distance driven.
+    reservation and missed-node detection. `sign_map` (optional, likewise) lets the
+    tracker tell a misread sign from a wrong turn. `odometry_m` is the total distance
+    driven.
     """
 
     now: float
@@ -178,6 +181,7 @@ class PlannerInput:
     server_ok: bool
     leg_lengths_m: Sequence[float] | None = None
     yaw_rad: float | None = None
+    sign_map: SignMap | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +296,7 @@ class Planner:
                 config=self.config.localization,
                 odometry_m=inp.odometry_m,
                 start_allowance_m=self.config.depart_hold_m if departs_with_turn else 0.0,
+                sign_map=inp.sign_map,
             )
         except ValueError as exc:
             self._release(actions, keep=())

@@ -39,6 +39,7 @@ from vehicle.fleet_client import FleetClient, FleetError
 from vehicle.interfaces import CameraFrame, CameraSource, MotorBoard
 from vehicle.perception.detections import Detection, ObjectDetector
 from vehicle.planner import Action, CarState, Planner, PlannerConfig, PlannerInput, PlannerOutput
+from vehicle.sign_map import SignMap
 from vehicle.stream import StreamAccess, StreamServer
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class CarRuntime:
         self._assignment: dict[str, Any] | None = None
         self._legs: tuple[float, ...] | None = None
         self._city: City | None = None
+        self._sign_map: SignMap | None = None
         self._reservation: bool | None = None
         self._actions: queue.Queue[Action | None] = queue.Queue()
         self._stop = threading.Event()
@@ -160,6 +162,7 @@ class CarRuntime:
             self._stream_url = self.stream.stream_url
         self._report_status(CarState.IDLE)
         self._city = self._load_city()
+        self._sign_map = SignMap(self._city) if self._city is not None else None
         self._threads = [
             threading.Thread(target=self._watch_assignment, name="assignment", daemon=True),
             threading.Thread(target=self._work_actions, name="actions", daemon=True),
@@ -219,6 +222,7 @@ class CarRuntime:
                 server_ok=self.fleet.online,
                 leg_lengths_m=legs,
                 yaw_rad=self._yaw_rad,
+                sign_map=self._sign_map,
             )
         )
         t4 = time.perf_counter()
