@@ -313,7 +313,9 @@ class RouteTracker:
                         "wrong_sign",
                         step.node,
                         self._index + 1,
-                        f"saw {', '.join(steady)} instead of {step.sign} (node {step.node})",
+                        f"saw {', '.join(steady)} instead of {step.sign} (node {step.node}) "
+                        f"{odometry_m - self._leg_start_m:.2f} m after {self.current.node}; "
+                        f"leg sightings {self._leg_sightings()}",
                         sign=most,
                     )
                 )
@@ -337,6 +339,11 @@ class RouteTracker:
         for event in events:
             log.warning("localization: %s: %s", event.kind, event.detail)
         return events
+
+    def _leg_sightings(self) -> str:
+        """Frames per sign in this leg's window, most first: what a wrong sign came from."""
+        counts = Counter(s for frame in self._leg_frames() for s in frame)
+        return ", ".join(f"{s} {k}" for s, k in counts.most_common()) or "none"
 
     def _could_see(self, sign: str, odometry_m: float) -> bool:
         """Whether the map lets the car see `sign` now (True without a map); a misread
