@@ -302,7 +302,8 @@ class RouteTracker:
             # the node just passed shows other boards of its sign as the car turns
             # through its junction: never a wrong sign
             ok = {step.sign, self.current.sign}
-            counts = Counter(s for frame in self._leg_frames() for s in frame if s not in ok)
+            seen = Counter(s for frame in self._leg_frames() for s in frame)
+            counts = {s: k for s, k in seen.items() if s not in ok}
             steady = sorted(s for s, k in counts.items() if k >= self.config.wrong_sign_hits)
             steady = [s for s in steady if self._could_see(s, odometry_m)]
             if steady:
@@ -315,7 +316,7 @@ class RouteTracker:
                         self._index + 1,
                         f"saw {', '.join(steady)} instead of {step.sign} (node {step.node}) "
                         f"{odometry_m - self._leg_start_m:.2f} m after {self.current.node}; "
-                        f"leg sightings {self._leg_sightings()}",
+                        "leg sightings " + ", ".join(f"{s} {k}" for s, k in seen.most_common()),
                         sign=most,
                     )
                 )
@@ -339,11 +340,6 @@ class RouteTracker:
         for event in events:
             log.warning("localization: %s: %s", event.kind, event.detail)
         return events
-
-    def _leg_sightings(self) -> str:
-        """Frames per sign in this leg's window, most first: what a wrong sign came from."""
-        counts = Counter(s for frame in self._leg_frames() for s in frame)
-        return ", ".join(f"{s} {k}" for s, k in counts.most_common()) or "none"
 
     def _could_see(self, sign: str, odometry_m: float) -> bool:
         """Whether the map lets the car see `sign` now (True without a map); a misread

@@ -5,33 +5,29 @@ route from the node that carries the sign it read, and drives on believing it is
 A car that left node N and drove d metres can only be on a road whose start is at most
 d (plus a margin) from N along the lanes and whose end is at least d (minus the margin,
 and minus what a departure manoeuvre adds to d) from it; the sign it sees ahead marks
-that road's end. A sign that no such road ends at
-is a misread, not a wrong turn.
+that road's end. A sign that no such road ends at is a misread, not a wrong turn.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import defaultdict
 
 from city import City
 
 
 class SignMap:
-    """The map's signs and lane lengths, for `could_see` queries (pure data, built once)."""
+    """`could_see` queries on a city's map (read only)."""
 
     def __init__(self, city: City) -> None:
-        self._out: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for (a, b), edge in city.edges.items():
-            self._out[a].append((b, edge.lane_length_m))
-        self._sign = {node_id: node.sign for node_id, node in city.nodes.items()}
+        self._city = city
 
     def could_see(self, sign: str, *, from_node: str, nearest_m: float, farthest_m: float) -> bool:
         """Whether some road into a node marked `sign` holds a point between `nearest_m`
         and `farthest_m` along the lanes from `from_node` (the car's odometry since it
         left the node, with its error). An unknown node: True (nothing to check)."""
-        if from_node not in self._sign:
+        nodes = self._city.nodes
+        if from_node not in nodes:
             return True
         dist = {from_node: 0.0}
         heap = [(0.0, from_node)]
@@ -39,9 +35,9 @@ class SignMap:
             d, node = heapq.heappop(heap)
             if d > dist.get(node, math.inf):
                 continue
-            for to, length in self._out.get(node, ()):
-                end = d + length
-                if self._sign.get(to) == sign and end >= nearest_m:
+            for edge in self._city.out_edges(node):
+                to, end = edge.to_node, d + edge.lane_length_m
+                if nodes[to].sign == sign and end >= nearest_m:
                     return True
                 if end <= farthest_m and end < dist.get(to, math.inf):
                     dist[to] = end

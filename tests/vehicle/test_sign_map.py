@@ -1,4 +1,4 @@
-"""A sign is a wrong turn's only where the map and odometry let the car be."""
+"""A steady other sign means a wrong turn only where the map and odometry let the car be."""
 
 from __future__ import annotations
 
