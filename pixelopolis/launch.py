@@ -235,8 +235,9 @@ class CityLaunch:
         except json.JSONDecodeError:
             rest = line + (child.proc.stdout.read() if child.proc.poll() is not None else "")
             raise LaunchError(f"the world did not start: {rest.strip()[-500:]}") from None
-        # keep draining the world's output so it never blocks on a full pipe
-        _drain(child)
+        # keep draining the world's output (so it never blocks on a full pipe) into its log
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        _drain(child, self.log_dir / "world.log")
         log.info("world on %s with %d cars", self.world["url"], len(self.world["cars"]))
 
     def _start_car(self, car: dict[str, Any]) -> None:
@@ -309,12 +310,14 @@ class CityLaunch:
             self._tmp = None
 
 
-def _drain(child: _Child) -> None:
+def _drain(child: _Child, path: Path) -> None:
     import threading
 
     def pump() -> None:
         assert child.proc.stdout is not None
-        for line in child.proc.stdout:
-            log.debug("%s: %s", child.name, line.rstrip())
+        with open(path, "a") as out:
+            for line in child.proc.stdout:
+                out.write(line)
+                out.flush()
 
     threading.Thread(target=pump, name=f"drain-{child.name}", daemon=True).start()

@@ -93,15 +93,18 @@ class DriveMetrics:
         self.city = city
         self.geometry = geometry or CarGeometry()
         self.zone_radius_m = zone_radius_m or 1.2 * city.lane_width_m
-        points, directions = [], []
-        for edge in city.edges.values():
+        points, directions, owners = [], [], []
+        self._edge_names = [edge.key_str for edge in city.edges.values()]
+        for k, edge in enumerate(city.edges.values()):
             poly = edge.lane_polyline(0.02)
             d = np.diff(poly, axis=0)
             d = np.vstack([d, d[-1:]])
             d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
             points.append(poly)
             directions.append(d)
+            owners.append(np.full(len(poly), k, np.int32))
         self._points = np.vstack(points)
+        self._owner = np.concatenate(owners)  # the edge each lane point belongs to
         self._dirs = np.vstack(directions)
         self._nodes = np.array([n.position for n in city.nodes.values()])
         self._node_ids = list(city.nodes)
@@ -123,6 +126,11 @@ class DriveMetrics:
 
     def cross_track(self, pose: Pose) -> float | None:
         """Signed distance (m, + = left of the lane's direction) to the nearest same-way lane."""
+        found = self._nearest_lane(pose)
+        return None if found is None else found[0]
+
+    def _nearest_lane(self, pose: Pose) -> tuple[float, str] | None:
+        """The cross-track distance and the edge of the nearest same-way lane."""
         fwd = np.array([math.cos(pose.heading), math.sin(pose.heading)])
         same_way = self._dirs @ fwd >= _SAME_WAY_COS
         if not same_way.any():
@@ -132,7 +140,8 @@ class DriveMetrics:
         delta = np.array([pose.x, pose.y]) - pts
         k = int(np.argmin(np.einsum("ij,ij->i", delta, delta)))
         d = dirs[k]
-        return float(d[0] * delta[k, 1] - d[1] * delta[k, 0])
+        edge = self._edge_names[int(self._owner[same_way][k])]
+        return float(d[0] * delta[k, 1] - d[1] * delta[k, 0]), edge
 
     def zone_of(self, pose: Pose) -> str | None:
         """The node whose junction zone holds the car's axle centre, if any."""
@@ -163,13 +172,21 @@ class DriveMetrics:
             if zone is not None:
                 t.off_lane = False
                 continue
-            cte = self.cross_track(pose)
-            if cte is None:
+            found = self._nearest_lane(pose)
+            if found is None:
                 continue
+            cte, edge = found
             t.cte_samples.append(abs(cte))
             outside = abs(cte) > self._max_cte
             if outside and not t.off_lane:
                 t.off_lane_events += 1
+                # where and how: what tells a lane-keeping fault from a wrong turn
+                log.warning(
+                    "drive: tick %d: %s off its lane on %s at (%.2f, %.2f) heading %.0f deg, "
+                    "%.3f m %s of the lane centre",
+                    self.ticks, car_id, edge, pose.x, pose.y, math.degrees(pose.heading),
+                    abs(cte), "left" if cte > 0 else "right",
+                )  # fmt: skip
             t.off_lane = outside
         touching: set[tuple[str, str]] = set()
         sharing: set[tuple[str, str, str]] = set()

@@ -96,6 +96,18 @@ class PlannerConfig:
     # than `u_turn_max_m` of driving.
     u_turn_min_deg: float = 170.0
     u_turn_max_m: float = 4.0
+    # The lane model chooses where a u-turn starts (it sees the road end or the junction),
+    # not its shape: its tightest learned loop (steering ~0.75, radius ~0.27 m) is wider
+    # than two lanes, and carries the car off the road. Once the model steers this far to
+    # the u-turn's side, the planner drives the rest as one half circle on the wheels'
+    # odometry, lane centre to lane centre: radius `u_turn_radius_m` (default half the
+    # map's lane width; a differential-drive car can turn that tight), at
+    # `u_turn_speed_mps`, until the heading has turned `u_turn_arc_deg` since the u-turn
+    # began. Then the model drives again, in the other lane.
+    u_turn_commit_steering: float = 0.3
+    u_turn_radius_m: float | None = None
+    u_turn_speed_mps: float = 0.08
+    u_turn_arc_deg: float = 180.0
     # Waiting on a busy node, the car gives back a node it passed at least this far back
     # (out of its junction even when `junction_clear_m` has not been driven yet): two
     # cars crossing on a short two-way street would otherwise each hold the other's next.
@@ -136,6 +148,7 @@ class PlannerConfig:
             "junction_clear_m",
             "busy_release_m",
             "u_turn_max_m",
+            "u_turn_commit_steering",
             "car_ahead_steer_shift",
             "server_timeout_s",
         ):
@@ -143,6 +156,16 @@ class PlannerConfig:
                 raise ValueError(f"{name}: must not be negative, got {getattr(self, name)}")
         if not 0.0 < self.u_turn_min_deg <= 180.0:
             raise ValueError(f"u_turn_min_deg: must be in (0, 180], got {self.u_turn_min_deg}")
+        if not 0.0 < self.u_turn_arc_deg <= 180.0:
+            raise ValueError(f"u_turn_arc_deg: must be in (0, 180], got {self.u_turn_arc_deg}")
+        if self.u_turn_speed_mps <= 0:
+            raise ValueError(f"u_turn_speed_mps: must be positive, got {self.u_turn_speed_mps}")
+        min_radius = self.geometry.wheel_base_m / 2
+        if self.u_turn_radius_m is not None and self.u_turn_radius_m < min_radius:
+            raise ValueError(
+                f"u_turn_radius_m: must be at least half the wheel base ({min_radius} m), "
+                f"got {self.u_turn_radius_m}"
+            )
         if not 0.0 < self.car_ahead_min_height <= 1.0:
             raise ValueError(
                 f"car_ahead_min_height: must be in (0, 1], got {self.car_ahead_min_height}"
@@ -235,6 +258,7 @@ class Planner:
         self._hold_turn: str | None = None
         self._hold_until_m = 0.0
         self._u_turn_from: tuple[float, float] | None = None  # (odometry, yaw) at its start
+        self._u_arc = False  # the planner drives the u-turn's half circle (see u_turn_*)
         self._depart: str | None = None  # a junction to hold before moving on (first node)
         self._depart_clear_m = 0.0  # once it is granted, give it back after this far
         self._release_at: dict[str, float] = {}  # held node -> odometry past its junction
@@ -506,7 +530,7 @@ class Planner:
             return _with_events(out, events)
 
         turn, near = self._turn_ahead(inp)
-        left, right = self._wheels(inp.steering, turn, near)
+        left, right = self._wheels(inp, turn, near)
         reason = f"driving to {step.node}" + (" (server lost)" if self._server_lost else "")
         return PlannerOutput(
             self._state, left, right, turn, tuple(actions), reason, tracker.current.node
@@ -535,9 +559,14 @@ class Planner:
         why = "busy" if self._busy else "no answer yet"
         return self._still(actions, f"waiting to leave through {node} ({why})")
 
-    def _wheels(self, steering: float, turn: str, near: bool) -> tuple[float, float]:
-        """Wheel speeds: turn speed at or near a turn, cruise otherwise; slower in curves."""
+    def _wheels(self, inp: PlannerInput, turn: str, near: bool) -> tuple[float, float]:
+        """Wheel speeds: turn speed at or near a turn, cruise otherwise; slower in curves;
+        a u-turn's half circle once the lane model has started it."""
         cfg = self.config
+        arc = self._u_turn_arc(inp, turn)
+        if arc is not None:
+            return arc
+        steering = inp.steering
         speed = cfg.turn_speed_mps if near and turn in ("left", "right") else cfg.cruise_speed_mps
         speed *= 1.0 - cfg.curve_slowdown * min(1.0, abs(steering))
         return wheel_speeds(steering, speed, cfg.geometry)
@@ -549,6 +578,37 @@ class Planner:
         self._hold_until_m = inp.odometry_m + distance_m
         u_turn = turn == "u-turn" and inp.yaw_rad is not None
         self._u_turn_from = (inp.odometry_m, inp.yaw_rad) if u_turn else None
+        self._u_arc = False
+
+    def _u_turn_arc(self, inp: PlannerInput, turn: str) -> tuple[float, float] | None:
+        """The wheel speeds of the u-turn's half circle, while the planner drives it."""
+        if self._u_turn_from is None or inp.yaw_rad is None or self._hold_turn != turn:
+            self._u_arc = False
+            return None
+        cfg = self.config
+        side = 1.0 if turn == "left" else -1.0
+        turned = abs(math.degrees(inp.yaw_rad - self._u_turn_from[1]))
+        if not self._u_arc and side * inp.steering >= cfg.u_turn_commit_steering:
+            self._u_arc = turned < cfg.u_turn_arc_deg
+            if self._u_arc:
+                log.info("planner: u-turn: driving the half circle (%.0f deg turned)", turned)
+        if self._u_arc and turned >= cfg.u_turn_arc_deg:
+            self._u_arc = False
+            self._u_turn_from = None  # round: no second circle on this u-turn
+            log.info("planner: u-turn: round, the lane model drives on")
+        if not self._u_arc:
+            return None
+        radius = cfg.u_turn_radius_m
+        if radius is None:
+            lane = inp.sign_map.lane_width_m if inp.sign_map is not None else 0.3
+            radius = max(lane / 2, cfg.geometry.wheel_base_m / 2)
+        half = side * cfg.geometry.wheel_base_m / (2 * radius)
+        left, right = cfg.u_turn_speed_mps * (1 - half), cfg.u_turn_speed_mps * (1 + half)
+        peak = max(abs(left), abs(right))
+        if peak > cfg.geometry.max_wheel_speed_mps:
+            scale = cfg.geometry.max_wheel_speed_mps / peak
+            left, right = left * scale, right * scale
+        return left, right
 
     def _turning_round(self, inp: PlannerInput) -> bool:
         if self._u_turn_from is None or inp.yaw_rad is None:
@@ -614,7 +674,7 @@ class Planner:
             return _with_events(out, events)
         # Keep driving through the junction this frame with the node's own turn.
         turn, near = self._turn_ahead(inp)
-        left, right = self._wheels(inp.steering, turn, near)
+        left, right = self._wheels(inp, turn, near)
         return PlannerOutput(
             self._state, left, right, turn, tuple(actions), f"reached {node}", node, events
         )

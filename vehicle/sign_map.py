@@ -22,6 +22,10 @@ class SignMap:
     def __init__(self, city: City) -> None:
         self._city = city
 
+    @property
+    def lane_width_m(self) -> float:
+        return self._city.lane_width_m
+
     def could_see(self, sign: str, *, from_node: str, nearest_m: float, farthest_m: float) -> bool:
         """Whether some road into a node marked `sign` holds a point between `nearest_m`
         and `farthest_m` along the lanes from `from_node` (the car's odometry since it

@@ -37,3 +37,5 @@ def test_a_key_starting_with_a_dash_reaches_every_process_and_no_command_line():
             assert child.proc.poll() is None, child.name
             cmdline = Path(f"/proc/{child.proc.pid}/cmdline").read_bytes()
             assert DASH_KEY.encode() not in cmdline, child.name
+        # the world's own output (its off-lane warnings) is kept beside the others' logs
+        assert (city.log_dir / "world.log").is_file()

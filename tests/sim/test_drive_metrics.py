@@ -52,7 +52,7 @@ def test_an_expert_drives_without_off_lane_events_and_visits_its_route_in_order(
     assert summary.km_driven > 0.02
 
 
-def test_leaving_the_lane_is_one_event_per_excursion():
+def test_leaving_the_lane_is_one_event_per_excursion(caplog):
     city = default_city()
     metrics = DriveMetrics(city)
     edge = max(city.edges.values(), key=lambda e: e.lane_length_m)
@@ -62,6 +62,11 @@ def test_leaving_the_lane_is_one_event_per_excursion():
         pose = Pose(x + left[0] * offset, y + left[1] * offset, heading)
         metrics.update({"a": pose}, DT)
     assert metrics.summary().off_lane_events == 2
+    # each excursion is logged with the road, the side and how far out
+    events = [r.getMessage() for r in caplog.records if "off its lane" in r.getMessage()]
+    assert len(events) == 2
+    assert all(f"a off its lane on {edge.key_str}" in e for e in events)
+    assert all("0.120 m left of the lane centre" in e for e in events)
 
 
 def test_touching_cars_collide_once_and_sharing_a_junction_is_a_conflict():

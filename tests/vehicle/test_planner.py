@@ -595,3 +595,50 @@ def test_a_new_route_equal_to_the_last_one_still_restarts_the_stopped_car() -> N
     run.assignment = {**booking(("depart", "straight", "arrive"), nodes="BCD"), "rerouted": 2}
     assert run.frame().state is CarState.ASSIGNED
     assert run.frame().state is CarState.DRIVING
+
+
+def test_a_started_u_turn_is_driven_as_a_half_circle_from_lane_to_lane() -> None:
+    """Once the lane model steers into a u-turn, the planner drives a half circle of half
+    the lane width on the wheels' odometry, ending in the other lane facing back."""
+    config = PlannerConfig()
+    radius = 0.15  # no map: half the default lane width of 0.3 m
+    half = config.geometry.wheel_base_m / (2 * radius)
+    arc_ratio = (1 + half) / (1 - half)
+    run = Run(assignment=booking(("u-turn", "right", "arrive"), nodes="ABC"))
+    run.yaw = 0.0
+    x = y = 0.0
+    in_arc = 0
+    for k in range(400):
+        # The model drives straight, then starts the turn; alone it would turn gently.
+        yaw_before = run.yaw
+        out = run.frame(steering=0.0 if k < 20 else 0.4)
+        v = (out.left_mps + out.right_mps) / 2
+        heading = (yaw_before + run.yaw) / 2
+        x, y = x + v * math.cos(heading) * DT, y + v * math.sin(heading) * DT
+        arc = out.left_mps > 0 and out.right_mps / out.left_mps == pytest.approx(arc_ratio)
+        if arc:
+            in_arc += 1
+            assert out.command == "left"
+        elif in_arc:
+            break
+    else:
+        raise AssertionError("the half circle never ended")
+    assert in_arc > 20
+    assert math.degrees(run.yaw) == pytest.approx(config.u_turn_arc_deg, abs=2.0)
+    # lane to lane: two radii across (the straight run before was along +x), facing back
+    assert y == pytest.approx(2 * radius, abs=0.01)
+    # and back to the lane model: its steering 0.4 now curves the car gently, not round
+    model = wheel_speeds(0.4, 1.0)
+    assert out.right_mps / out.left_mps == pytest.approx(model[1] / model[0])
+
+
+def test_a_u_turn_the_lane_model_never_starts_is_not_driven_by_the_planner() -> None:
+    run = Run(assignment=booking(("u-turn", "right", "arrive"), nodes="ABC"))
+    run.yaw = 0.0
+    model = wheel_speeds(0.2, 1.0)
+    driven = 0
+    for out in run.frames(60, steering=0.2):  # below u_turn_commit_steering
+        if out.left_mps > 0:
+            driven += 1
+            assert out.right_mps / out.left_mps == pytest.approx(model[1] / model[0])
+    assert driven > 50
