@@ -217,6 +217,16 @@ class RouteTracker:
         step = self.expected
         return "straight" if step is None else lane_command(step.turn, self.config.side)
 
+    def restart_leg(self, odometry_m: float) -> None:
+        """The start node is only now being passed (its sign was ahead): the first leg
+        begins here, with no start allowance left. Only before the first node is reached."""
+        if self._index != 0:
+            raise RuntimeError("restart_leg: the first node has already been reached")
+        self._leg_start_m = odometry_m
+        self._allowance_m = 0.0
+        self._history.clear()
+        self._blocked, self._absent = self.current.sign, 0
+
     def leg_remaining_m(self, odometry_m: float) -> float | None:
         """Distance left to the expected node by odometry, if the leg's length is known."""
         if self.leg_lengths_m is None or self.finished:

@@ -112,6 +112,13 @@ class PlannerConfig:
     # (out of its junction even when `junction_clear_m` has not been driven yet): two
     # cars crossing on a short two-way street would otherwise each hold the other's next.
     busy_release_m: float = 0.9
+    # Rerouted after a wrong sign, the new route starts at the node whose sign the car saw
+    # ahead: the car stands on the road into it, before its junction, not at its mouth as
+    # after an arrival. The node's hold, its turn and the leg then count from where its
+    # sign is passed (out of view for `localization.pass_frames` frames), or at the latest
+    # after this far. (Counted from the reroute, the node was given back while the car
+    # still had to cross it, and another car drove in: a collision.)
+    sign_ahead_max_m: float = 2.5
     # A car box counts as "ahead" when it is this tall, reaches this low in the image
     # (its wheels on the road close in front: a box's bottom edge gives its distance) and
     # is centred in [min_x, max_x]. With the default camera a car 0.65 m ahead (centre to
@@ -147,6 +154,7 @@ class PlannerConfig:
             "depart_hold_m",
             "junction_clear_m",
             "busy_release_m",
+            "sign_ahead_max_m",
             "u_turn_max_m",
             "u_turn_commit_steering",
             "car_ahead_steer_shift",
@@ -243,6 +251,7 @@ class Planner:
         self._clear_frames = 0
         self._down_since: float | None = None
         self._server_lost = False
+        self._rerouted_sign: str | None = None  # the sign seen instead, at the last reroute
         self._reset_trip()
 
     def _reset_trip(self) -> None:
@@ -265,6 +274,9 @@ class Planner:
         self._mouth_at: dict[str, float] = {}  # held node -> odometry at its junction's mouth
         self._stop_cause: _StopCause | None = None
         self._stop_reason = ""
+        self._sign_ahead: str | None = None  # the start node's sign, ahead (see sign_ahead_max_m)
+        self._sign_ahead_from = 0.0
+        self._sign_gone = 0
 
     @property
     def state(self) -> CarState:
@@ -314,12 +326,14 @@ class Planner:
         try:
             steps = steps_from_route(booking.get("route") or {})
             departs_with_turn = steps[0].turn in ("left", "right", "straight", "u-turn")
+            sign_ahead = same_booking and self._rerouted_sign == steps[0].sign
+            allowance = self.config.depart_hold_m if departs_with_turn else 0.0
             tracker = RouteTracker(
                 steps,
                 leg_lengths_m=inp.leg_lengths_m,
                 config=self.config.localization,
                 odometry_m=inp.odometry_m,
-                start_allowance_m=self.config.depart_hold_m if departs_with_turn else 0.0,
+                start_allowance_m=allowance + (self.config.sign_ahead_max_m if sign_ahead else 0),
                 sign_map=inp.sign_map,
             )
         except ValueError as exc:
@@ -337,6 +351,9 @@ class Planner:
         self._tracker, self._route_key = tracker, key
         self._booking = str(booking.get("id")) if booking.get("id") is not None else None
         self._state = CarState.ASSIGNED
+        self._rerouted_sign = None
+        if sign_ahead:
+            self._sign_ahead, self._sign_ahead_from = steps[0].sign, inp.odometry_m
         what = "new route" if same_booking else "assignment"
         log.info("planner: %s %s → %s", what, steps[0].node, steps[-1].node)
         if tracker.finished:
@@ -455,7 +472,7 @@ class Planner:
         step = tracker.expected
         if step is None:
             return
-        remaining = tracker.leg_remaining_m(inp.odometry_m)
+        remaining = self._leg_remaining(inp)
         # With the map's leg lengths the distance decides; the sign coming into view only
         # when they are unknown: a sign recognised far off (a straight leg shows the next
         # node's sign from the last junction) would stop the car there while the node is
@@ -485,12 +502,13 @@ class Planner:
             waiting = self._await_departure(inp, actions)
             if waiting is not None:
                 return waiting
+        self._watch_sign_ahead(inp)
         self._release_cleared(inp.odometry_m, actions)
         self._reserve_next(inp, actions)
 
         step = tracker.expected
         assert step is not None
-        remaining = tracker.leg_remaining_m(inp.odometry_m)
+        remaining = self._leg_remaining(inp)
         at_mouth = remaining is not None and remaining <= self.config.hold_distance_m
         must_wait = self._pending == step.node and (
             self._busy or at_mouth or tracker.expected_near(inp.detections)
@@ -516,6 +534,7 @@ class Planner:
                 return self._reached(inp, event, actions, tuple(events), remaining)
         if events:
             event = events[0]
+            self._rerouted_sign = event.sign if event.kind == "wrong_sign" else None
             actions.append(
                 Action(
                     "reroute",
@@ -536,6 +555,34 @@ class Planner:
             self._state, left, right, turn, tuple(actions), reason, tracker.current.node
         )
 
+    def _leg_remaining(self, inp: PlannerInput) -> float | None:
+        """The map's distance left to the next node; unknown while the start node's sign
+        is still ahead (the car is short of the start node by an unknown distance)."""
+        assert self._tracker is not None
+        return None if self._sign_ahead else self._tracker.leg_remaining_m(inp.odometry_m)
+
+    def _watch_sign_ahead(self, inp: PlannerInput) -> None:
+        """After a reroute from the node whose sign is ahead: once that sign is passed, the
+        node's junction, turn and leg begin here (see `sign_ahead_max_m`)."""
+        sign, tracker = self._sign_ahead, self._tracker
+        if sign is None or tracker is None:
+            return
+        loc = self.config.localization
+        in_view = any(d.label == sign and d.score >= loc.min_score for d in inp.detections)
+        self._sign_gone = 0 if in_view else self._sign_gone + 1
+        driven = inp.odometry_m - self._sign_ahead_from
+        if self._sign_gone < max(1, loc.pass_frames) and driven < self.config.sign_ahead_max_m:
+            return
+        self._sign_ahead = None
+        start = tracker.current
+        log.info("planner: passed %s's sign, %.2f m after the reroute", start.node, driven)
+        if start.node in self._held or self._pending == start.node:
+            self._mouth_at[start.node] = inp.odometry_m
+            self._release_at[start.node] = inp.odometry_m + self.config.junction_clear_m
+        if start.turn in ("left", "right", "straight", "u-turn"):
+            self._hold(start.turn, inp, self.config.junction_exit_m)
+        tracker.restart_leg(inp.odometry_m)
+
     def _await_departure(self, inp: PlannerInput, actions: list[Action]) -> PlannerOutput | None:
         """Before moving into the first node's junction (or one whose sign was passed before
         the car asked for it): hold it, or wait (None = go)."""
@@ -543,8 +590,9 @@ class Planner:
         assert node is not None
         if node in self._held:
             self._depart = None
-            self._release_at[node] = inp.odometry_m + self._depart_clear_m
-            self._mouth_at[node] = inp.odometry_m
+            if self._sign_ahead is None:  # else from where its sign is passed
+                self._release_at[node] = inp.odometry_m + self._depart_clear_m
+                self._mouth_at[node] = inp.odometry_m
             return None
         if self._server_lost:
             return self._stop(_StopCause.SERVER, actions, f"server lost before leaving {node}")

@@ -642,3 +642,42 @@ def test_a_u_turn_the_lane_model_never_starts_is_not_driven_by_the_planner() -> 
             driven += 1
             assert out.right_mps / out.left_mps == pytest.approx(model[1] / model[0])
     assert driven > 50
+
+
+def test_rerouted_from_the_node_whose_sign_is_ahead_the_car_holds_it_until_past_it() -> None:
+    # The car saw E's sign instead of C's: it is on a road into E, before E's junction.
+    # The new route starts at E. Its hold and the leg to D count from where E's sign is
+    # passed: counted from the reroute, the car took itself to be at D's mouth and, waiting
+    # on busy D, gave E back while it was still to cross it, and another car drove in.
+    run = Run(assignment=booking())
+    run.legs = (1.0, 3.0, 1.0)
+    run.frames(3)
+    run.pass_node("B")
+    passed = run.odometry
+    while run.odometry < passed + 1.0:
+        run.frame()
+    run.frames(12, [near("E")])
+    assert run.planner.state is CarState.STOPPED
+    run.assignment = booking(("straight", "arrive"), nodes="ED")
+    run.legs = (1.0,)
+    run.busy = {"D"}
+    assert run.frame([near("E")]).state is CarState.ASSIGNED
+    start = run.odometry
+    while run.odometry < start + 1.2:  # still coming up to E: its sign in view
+        out = run.frame([near("E")])
+        assert out.state is CarState.DRIVING and out.command == "straight"
+    assert ("reserve", "E") in run.kinds("reserve")
+    assert ("reserve", "D") not in run.kinds("reserve")  # D is over 1 m away yet
+    sign_passed = run.odometry
+    run.frames(80)  # E's sign behind; D busy: the car waits before D
+    assert run.planner.state is CarState.WAITING_AT_INTERSECTION
+    assert ("reserve", "D") in run.kinds("reserve")
+    waited_at = run.odometry
+    busy_release = run.planner.config.busy_release_m
+    # by the map, D's mouth is 0.5 m past E's sign: the car is still in E's junction
+    assert waited_at - sign_passed == pytest.approx(0.5, abs=0.05)
+    assert waited_at - sign_passed < busy_release
+    assert ("release", "E") not in run.kinds("release")
+    run.busy.clear()
+    run.frames(10)
+    assert run.planner.state is CarState.DRIVING
