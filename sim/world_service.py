@@ -248,10 +248,15 @@ class WorldService:
             else:
                 return False
             answered = [c for c in self.cars.values() if not c.left_behind]
+        # One deadline for all: waited one after the other, a tick that left every car's
+        # goals stale (boards stop writing goals older than their timeout) cost goal_wait_s
+        # per car, and ticks that slow kept timing the cars' cameras out.
+        deadline = time.monotonic() + self.config.goal_wait_s
         for car in answered:
             board = car.board
             if not board.wait_for_goal_write(
-                car.answer_writes + GOAL_WRITES_PER_ANSWER - 1, self.config.goal_wait_s
+                car.answer_writes + GOAL_WRITES_PER_ANSWER - 1,
+                max(0.0, deadline - time.monotonic()),
             ):
                 log.debug("world: %s wrote no goals after frame %d", car.car_id, self.tick)
             car.command = board.commanded_mps()
@@ -375,8 +380,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Frame", str(tick))
         self.send_header("X-Sim-Time", f"{sim_time:.3f}")
+        if self.service.config.synchronous:
+            # the next frame comes only when every car has answered this one
+            self.send_header("X-Sim-Sync", "1")
         self.end_headers()
-        self.wfile.write(jpeg)
+        try:
+            self.wfile.write(jpeg)
+        except (BrokenPipeError, ConnectionResetError):
+            log.info("world: %s went before its frame %d was sent", car_id, tick)
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()

@@ -27,7 +27,7 @@ from vehicle.interfaces import CameraError, CameraFrame, CameraSource
 
 log = logging.getLogger(__name__)
 
-META_HEADERS = ("X-Sim-Time", "X-Frame")
+META_HEADERS = ("X-Sim-Time", "X-Frame", "X-Sim-Sync")
 STREAM_SCHEMES = {"http", "https", "rtsp", "rtsps", "rtmp", "udp", "tcp"}
 
 

@@ -213,6 +213,11 @@ class PlannerInput:
     leg_lengths_m: Sequence[float] | None = None
     yaw_rad: float | None = None
     sign_map: SignMap | None = None
+    # Wall-clock seconds (monotonic), what the server's node leases run on: holds are
+    # renewed by it. `now` is the frame's clock, which in a synchronous simulation runs
+    # slower than the wall (renewed every 3 s of sim time, leases ran out at a fifth of
+    # real time and a second car was granted the node). None: `now` is the wall.
+    wall_now: float | None = None
 
 
 @dataclass(frozen=True)
@@ -402,18 +407,20 @@ class Planner:
 
     # ------------------------------------------------------------------ reservations
     def _send_reserve(self, node: str, now: float, actions: list[Action], *, acquire: bool) -> None:
+        """Ask for `node` (acquire; `now` on the frame clock) or renew its lease."""
         actions.append(Action("reserve", node, self._booking, "" if acquire else "renew"))
         self._asked = (node, acquire)
         if acquire:
             self._last_sent = now
-        else:
-            self._held[node] = now
 
     def _renew(self, inp: PlannerInput, actions: list[Action]) -> None:
-        """Renew the lease of each held node every `renew_interval_s`."""
+        """Renew the lease of each held node every `renew_interval_s` of wall time."""
+        now = _lease_clock(inp)
         for node, since in list(self._held.items()):
-            if inp.now - since >= self.config.renew_interval_s:
-                self._send_reserve(node, inp.now, actions, acquire=False)
+            if now - since >= self.config.renew_interval_s:
+                actions.append(Action("reserve", node, self._booking, "renew"))
+                self._asked = (node, False)
+                self._held[node] = now
 
     def _release_cleared(self, odometry_m: float, actions: list[Action]) -> None:
         """Give back each held node whose junction the car has left (a node held for a
@@ -458,7 +465,7 @@ class Planner:
         if node != self._pending:
             return
         if inp.reservation_granted:
-            self._held[node] = inp.now
+            self._held[node] = _lease_clock(inp)
             self._pending, self._busy = None, False
             self._asked = None
             log.info("planner: %s granted", node)
@@ -748,6 +755,11 @@ class Planner:
         command = "straight" if tracker is None else (self._hold_turn or tracker.next_turn)
         node = None if tracker is None else tracker.current.node
         return PlannerOutput(self._state, 0.0, 0.0, command, tuple(actions), reason, node)
+
+
+def _lease_clock(inp: PlannerInput) -> float:
+    """The clock node leases are renewed by (see `PlannerInput.wall_now`)."""
+    return inp.now if inp.wall_now is None else inp.wall_now
 
 
 def _route_key(assignment: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -65,6 +65,11 @@ class RuntimeConfig:
     detect_every: int = 1
     frame_timeout_s: float = 0.5
     blind_stop_s: float = 0.3
+    # A synchronous simulation (frames marked X-Sim-Sync) serves the next frame only once
+    # every car answered the last: the world stands still meanwhile, so a late frame is
+    # no blindness. Its cars wait this long instead (stopping on 0.5 s made a slow tick
+    # change how a car drove, so results depended on the machine's load).
+    sync_frame_timeout_s: float = 20.0
     assignment_wait_s: float = 20.0
     booking_poll_s: float = 0.5
     annotate: bool = True
@@ -74,7 +79,13 @@ class RuntimeConfig:
     def __post_init__(self) -> None:
         if self.detect_every < 1:
             raise ValueError(f"detect_every: must be at least 1, got {self.detect_every}")
-        for name in ("frame_timeout_s", "blind_stop_s", "assignment_wait_s", "booking_poll_s"):
+        for name in (
+            "frame_timeout_s",
+            "blind_stop_s",
+            "sync_frame_timeout_s",
+            "assignment_wait_s",
+            "booking_poll_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
         if self.timing_window < 10:
@@ -148,6 +159,7 @@ class CarRuntime:
         self._last_clock: float | None = None
         self._last_frame_at = time.monotonic()
         self._blind = False
+        self._sync = False  # the camera is a synchronous simulation's (X-Sim-Sync)
         self._stream_url: str | None = None
         self.last_output: PlannerOutput | None = None
 
@@ -193,11 +205,13 @@ class CarRuntime:
     def step(self) -> PlannerOutput | None:
         """Process one camera frame (or notice none came); returns the planner's decision."""
         t0 = time.perf_counter()
-        frame = self.camera.read(self.config.frame_timeout_s)
+        timeout = self.config.sync_frame_timeout_s if self._sync else self.config.frame_timeout_s
+        frame = self.camera.read(timeout)
         t1 = time.perf_counter()
         if frame is None:
             self._no_frame()
             return None
+        self._sync = frame.meta.get("X-Sim-Sync") == "1"
         self._blind = False
         self._last_frame_at = time.monotonic()
         now = self._clock(frame)
@@ -223,6 +237,7 @@ class CarRuntime:
                 leg_lengths_m=legs,
                 yaw_rad=self._yaw_rad,
                 sign_map=self._sign_map,
+                wall_now=time.monotonic(),
             )
         )
         t4 = time.perf_counter()
@@ -275,7 +290,8 @@ class CarRuntime:
         self._last_clock = now
 
     def _no_frame(self) -> None:
-        if time.monotonic() - self._last_frame_at >= self.config.blind_stop_s:
+        blind_after = self.config.sync_frame_timeout_s if self._sync else self.config.blind_stop_s
+        if time.monotonic() - self._last_frame_at >= blind_after:
             if not self._blind:
                 log.warning(
                     "car: no camera frame for %.1f s: wheels stopped",

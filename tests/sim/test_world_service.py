@@ -38,6 +38,7 @@ def _drive(camera_url: str, board: SerialMotorBoard, speeds, frames: int, out: l
         board.set_wheel_speeds(*speeds)
         r = session.get(camera_url, timeout=10)
         assert r.status_code == 200
+        assert r.headers["X-Sim-Sync"] == "1"  # the car waits as long as the world does
         out.append((int(r.headers["X-Frame"]), float(r.headers["X-Sim-Time"]), r.content))
 
 

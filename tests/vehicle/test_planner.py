@@ -61,6 +61,8 @@ class Run:
         self.server_ok = True
         self.legs: tuple[float, ...] | None = None
         self.yaw: float | None = None  # set to 0.0 to integrate the heading from the wheels
+        self.wall: float | None = None  # set to run a wall clock beside the frame clock
+        self.wall_per_frame = DT
         self.actions: list[Action] = []
 
     def frame(self, dets: Sequence[Detection] = (), steering: float = 0.0) -> PlannerOutput:
@@ -75,6 +77,7 @@ class Run:
                 server_ok=self.server_ok,
                 leg_lengths_m=self.legs,
                 yaw_rad=self.yaw,
+                wall_now=self.wall,
             )
         )
         self.actions += out.actions
@@ -90,6 +93,8 @@ class Run:
             track = self.planner.config.geometry.wheel_base_m
             self.yaw += (out.right_mps - out.left_mps) / track * DT
         self.now += DT
+        if self.wall is not None:
+            self.wall += self.wall_per_frame
         return out
 
     def frames(self, n: int, dets: Sequence[Detection] = (), **kw: Any) -> list[PlannerOutput]:
@@ -166,6 +171,24 @@ def test_reservation_busy_waits_with_wheels_stopped_then_proceeds() -> None:
     run.frames(6, [near("C")])
     run.frames(3)  # C's sign leaves the view: C is passed
     assert run.kinds("progress", "release")[-2:] == [("progress", "C"), ("release", "B")]
+
+
+def test_held_nodes_are_renewed_by_the_wall_clock_when_frames_run_slow() -> None:
+    # A synchronous simulation at a fifth of real time: 4 s of frames are 20 s of wall.
+    # The server's leases run on the wall, so renewals must come every 3 s of it.
+    for wall, least, most in ((None, 1, 1), (0.25, 6, 7)):
+        run = Run(assignment=booking())
+        run.wall = None if wall is None else 1000.0
+        run.wall_per_frame = wall or DT
+        run.frames(5)
+        run.pass_node("B")
+        run.busy.add("C")
+        run.frame([far("C")])
+        waiting = run.frames(80, [far("C")])
+        renewals = [
+            o for o in waiting for a in o.actions if a == Action("reserve", "B", "bk1", "renew")
+        ]
+        assert least <= len(renewals) <= most, (wall, len(renewals))
 
 
 def test_no_answer_yet_when_the_sign_is_near_waits() -> None:
