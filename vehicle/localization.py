@@ -71,6 +71,12 @@ class LocalizationConfig:
     pass_frames: int = 2
     wrong_sign_after_m: float = 1.0
     misread_margin_m: float = 0.5
+    # The next node's sign seen steadily stands for the expected node passed unseen only
+    # once odometry has covered both legs but this much (steady sightings start ~1.4 m
+    # short of a node; leg starts are good to ~0.7 m). Past half the leg was enough
+    # before, and the expected node's own sign misread as the next one's (red-triangle
+    # as red-square, at E) took the car for arrived two junctions early.
+    skip_ahead_margin_m: float = 2.0
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -98,6 +104,10 @@ class LocalizationConfig:
             )
         if self.misread_margin_m < 0:
             raise ValueError(f"misread_margin_m: must not be negative, got {self.misread_margin_m}")
+        if self.skip_ahead_margin_m < 0:
+            raise ValueError(
+                f"skip_ahead_margin_m: must not be negative, got {self.skip_ahead_margin_m}"
+            )
         if self.pass_frames < 0:
             raise ValueError(f"pass_frames: must not be negative, got {self.pass_frames}")
         if self.refractory_frames < 0:
@@ -301,6 +311,7 @@ class RouteTracker:
             and after.sign != step.sign
             and self._count(after.sign) >= self.config.hits
             and self._past_half_leg(odometry_m)
+            and self._could_be_past_expected(odometry_m)
         ):
             # The expected sign was never in view (e.g. it stands where a curved road
             # points the camera away) but the next node's is, up close: the car has
@@ -377,6 +388,15 @@ class RouteTracker:
         """The route step after the expected one, if any."""
         k = self._index + 2
         return self.steps[k] if k < len(self.steps) else None
+
+    def _could_be_past_expected(self, odometry_m: float) -> bool:
+        """Whether odometry puts the car near the node after the expected one (True
+        without leg lengths): see `skip_ahead_margin_m`."""
+        legs, k = self.leg_lengths_m, self._index
+        if legs is None or k + 1 >= len(legs):
+            return True
+        driven = odometry_m - self._leg_start_m
+        return driven >= legs[k] + legs[k + 1] - self.config.skip_ahead_margin_m
 
     def _past_half_leg(self, odometry_m: float) -> bool:
         if self.leg_lengths_m is None:

@@ -178,6 +178,22 @@ def test_a_sign_never_in_view_is_passed_when_the_next_nodes_is_near() -> None:
     assert (event.kind, event.node) == ("reached", nxt.node)
 
 
+def test_the_next_sign_near_does_not_skip_a_node_the_car_cannot_be_past_yet() -> None:
+    # Legs of 2 m: the next node's sign seen steadily 1.3 m into the leg (past its half)
+    # is the expected node's own sign misread (the car is short of it), not the car two
+    # junctions on.
+    t = tracker(leg_lengths_m=[1.0, 2.0, 2.0])
+    feed(t, [[sign("blue-square")]] * 3, odometry_m=1.0)  # B reached
+    expected = t.expected.node
+    nxt = t.steps[t.index + 2]
+    early = feed(t, [[sign(nxt.sign)]] * 6, odometry_m=2.3)
+    assert "reached" not in [e.kind for e in early]  # (without a map: a wrong sign)
+    assert t.expected.node == expected
+    # ...but near the next node by odometry (both legs less 1.4 m), it is taken as passed
+    events = feed(t, [[sign(nxt.sign)]], odometry_m=1.0 + 2.6)
+    assert [(e.kind, e.node) for e in events] == [("reached", expected)]
+
+
 def test_leg_lengths_must_match_the_route() -> None:
     with pytest.raises(ValueError, match="leg_lengths_m"):
         tracker(leg_lengths_m=[1.0])
