@@ -1,0 +1,151 @@
+"""Every manoeuvre of a city, once: the lane model through each turn a route may use.
+
+Random routes (`benchmarks/lane_closed_loop.py`) follow shortest paths, so some turns of
+a city are hardly ever driven — in the town, entering the roundabout at L from B, or
+staying on it through L. Here the lane model drives, for every node and every allowed
+turn through it (`City.turns_at`), the route "road in, the turn, road out" with the
+route's ground-truth command as its command input, at the speeds of the closed-loop
+benchmark. A manoeuvre passes when the car reaches the end of the road out, and fails
+when it is more than 0.4 m off the route or runs out of time.
+
+    .venv/bin/python benchmarks/lane_manoeuvres.py [--model models/lane_int8.tflite] \\
+        [--city default|grid:N:SEED[:SPACING]|FILE ...] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.lane_closed_loop import (  # noqa: E402
+    CRUISE_MPS,
+    DT_S,
+    LOST_M,
+    TURN_MPS,
+    parse_city,
+)
+from city import DEPART, City, wheel_speeds  # noqa: E402
+from city.kinematics import CarGeometry  # noqa: E402
+from city.model import Route, RouteStep  # noqa: E402
+from pixelopolis.errors import UsageError  # noqa: E402
+from sim.path import RoutePath  # noqa: E402
+from sim.render import Renderer  # noqa: E402
+from sim.routes import start_pose  # noqa: E402
+from sim.world import World  # noqa: E402
+from vehicle.perception.lane_model import LaneModel  # noqa: E402
+
+log = logging.getLogger("lane_manoeuvres")
+
+MAX_STEPS = 2000
+
+
+@dataclass
+class Manoeuvre:
+    came_from: str
+    node: str
+    to: str
+    turn: str
+    passed: bool
+    reason: str
+    at: tuple[float, float]  # where the car was when it ended (m)
+
+
+def manoeuvre_route(city: City, came_from: str, node: str, to: str) -> Route:
+    """The route "road came_from→node, the turn at node, road node→to"."""
+    turn = city.turns_at(node)[(came_from, to)]
+    steps = (
+        RouteStep(came_from, city.node(came_from).sign, DEPART),
+        RouteStep(node, city.node(node).sign, turn),
+        RouteStep(to, city.node(to).sign, "arrive"),
+    )
+    length = city.edge(came_from, node).lane_length_m + city.edge(node, to).lane_length_m
+    return Route(steps=steps, length_m=length)
+
+
+def drive(city: City, renderer: Renderer, model: LaneModel, route: Route) -> Manoeuvre:
+    path = RoutePath.from_route(city, route)
+    world = World(city)
+    world.add_car("car", start_pose(city, path))
+    geometry = CarGeometry()
+    s, reason = 0.0, "timeout"
+    for _ in range(MAX_STEPS):
+        pose = world.state("car").pose
+        s, cte, _ = path.project(pose.x, pose.y, hint_s=s)
+        if s >= path.length - 0.1:
+            reason = "arrived"
+            break
+        if abs(cte) > LOST_M:
+            reason = "lost"
+            break
+        command = path.command_at(s)
+        steer = model.steer(renderer.render(pose).image, command)
+        speed = CRUISE_MPS * (1 - 0.5 * min(1.0, abs(steer)))
+        if command != "straight":
+            speed = min(speed, TURN_MPS)
+        world.set_command("car", *wheel_speeds(steer, speed, geometry))
+        world.step(DT_S)
+    pose = world.state("car").pose
+    a, n, b = route.nodes
+    turn = route.steps[1].turn
+    at = (round(pose.x, 2), round(pose.y, 2))
+    return Manoeuvre(a, n, b, turn, reason == "arrived", reason, at)
+
+
+def drive_city(city: City, model: LaneModel, label: str) -> list[Manoeuvre]:
+    renderer = Renderer(city)
+    todo = [(a, node, b) for node in sorted(city.nodes) for (a, b) in sorted(city.turns_at(node))]
+    out = []
+    for a, node, b in tqdm(todo, desc=label, unit="turn", leave=False):
+        result = drive(city, renderer, model, manoeuvre_route(city, a, node, b))
+        out.append(result)
+        log.debug("%s %s→%s→%s: %s", label, a, node, b, result.reason)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="models/lane_int8.tflite", help="lane TFLite model")
+    parser.add_argument(
+        "--city", action="append", help="default | grid:N:SEED[:SPACING] | city.json (repeatable)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if not Path(args.model).is_file():
+            raise UsageError(f"--model {args.model}: no such file")
+        cities = [parse_city(spec) for spec in (args.city or ["default"])]
+    except UsageError as exc:
+        print(f"lane_manoeuvres: {exc}", file=sys.stderr)
+        return 2
+    model = LaneModel(args.model)
+    report = {label: drive_city(city, model, label) for label, city in cities}
+    if args.json:
+        print(json.dumps({c: [asdict(m) for m in ms] for c, ms in report.items()}, indent=2))
+        return 0
+    for label, results in report.items():
+        passed = sum(m.passed for m in results)
+        print(f"{label}: {passed}/{len(results)} manoeuvres driven")
+        by_turn: dict[str, list[int]] = {}
+        for m in results:
+            by_turn.setdefault(m.turn, [0, 0])
+            by_turn[m.turn][0] += m.passed
+            by_turn[m.turn][1] += 1
+        print("  " + ", ".join(f"{t} {p}/{n}" for t, (p, n) in sorted(by_turn.items())))
+        for m in results:
+            if not m.passed:
+                print(f"  failed: {m.came_from}→{m.node}→{m.to} ({m.turn}): {m.reason} at {m.at}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
