@@ -105,7 +105,6 @@ def drive_city(
 ) -> CityResult:
     renderer = Renderer(city)
     metrics = DriveMetrics(city)
-    geometry = CarGeometry()
     results: list[RouteResult] = []
     started = time.perf_counter()
     for k in tqdm(range(routes), desc=label, unit="route", leave=False):
@@ -115,24 +114,7 @@ def drive_city(
         world = World(city)
         car = f"car{k}"
         world.add_car(car, start_pose(city, path))
-        s, reason, command = 0.0, "timeout", None
-        for _ in range(max_steps):
-            pose = world.state(car).pose
-            s, cte, _ = path.project(pose.x, pose.y, hint_s=s)
-            command = path.command_at(s)
-            if s >= path.length - 0.1:
-                reason = "arrived"
-                break
-            if abs(cte) > LOST_M:
-                reason = "lost"
-                break
-            steer = model.steer(renderer.render(pose).image, command)
-            speed = CRUISE_MPS * (1 - 0.5 * min(1.0, abs(steer)))
-            if command != "straight":
-                speed = min(speed, TURN_MPS)
-            world.set_command(car, *wheel_speeds(steer, speed, geometry))
-            world.step(DT_S)
-            metrics.update({car: world.state(car).pose}, DT_S)
+        reason, s, command = drive_path(world, car, path, renderer, model, max_steps, metrics)
         results.append(
             RouteResult(
                 route=k,
@@ -161,6 +143,39 @@ def drive_city(
         seconds=round(time.perf_counter() - started, 1),
         per_route=results,
     )
+
+
+def drive_path(
+    world: World,
+    car: str,
+    path: RoutePath,
+    renderer: Renderer,
+    model: LaneModel,
+    max_steps: int,
+    metrics: DriveMetrics | None = None,
+) -> tuple[str, float, str]:
+    """Drive `car` along `path` with the lane model as the only steering and the path's
+    ground-truth command: (``"arrived"``, ``"lost"`` or ``"timeout"``, where along the
+    path it ended, the command there)."""
+    geometry = CarGeometry()
+    s, command = 0.0, "straight"
+    for _ in range(max_steps):
+        pose = world.state(car).pose
+        s, cte, _ = path.project(pose.x, pose.y, hint_s=s)
+        command = path.command_at(s)
+        if s >= path.length - 0.1:
+            return "arrived", s, command
+        if abs(cte) > LOST_M:
+            return "lost", s, command
+        steer = model.steer(renderer.render(pose).image, command)
+        speed = CRUISE_MPS * (1 - 0.5 * min(1.0, abs(steer)))
+        if command != "straight":
+            speed = min(speed, TURN_MPS)
+        world.set_command(car, *wheel_speeds(steer, speed, geometry))
+        world.step(DT_S)
+        if metrics is not None:
+            metrics.update({car: world.state(car).pose}, DT_S)
+    return "timeout", s, command
 
 
 def _cm(value: float | None) -> str:

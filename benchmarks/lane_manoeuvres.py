@@ -4,9 +4,9 @@ Random routes (`benchmarks/lane_closed_loop.py`) follow shortest paths, so some 
 a city are hardly ever driven — in the town, entering the roundabout at L from B, or
 staying on it through L. Here the lane model drives, for every node and every allowed
 turn through it (`City.turns_at`), the route "road in, the turn, road out" with the
-route's ground-truth command as its command input, at the speeds of the closed-loop
-benchmark. A manoeuvre passes when the car reaches the end of the road out, and fails
-when it is more than 0.4 m off the route or runs out of time.
+route's ground-truth command as its command input, driven as the closed-loop benchmark
+drives (`lane_closed_loop.drive_path`). A manoeuvre passes when the car reaches the end
+of the road out, and fails when it is more than 0.4 m off the route or runs out of time.
 
     .venv/bin/python benchmarks/lane_manoeuvres.py [--model models/lane_int8.tflite] \\
         [--city default|grid:N:SEED[:SPACING]|FILE ...] [--json]
@@ -26,15 +26,8 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.lane_closed_loop import (  # noqa: E402
-    CRUISE_MPS,
-    DT_S,
-    LOST_M,
-    TURN_MPS,
-    parse_city,
-)
-from city import DEPART, City, wheel_speeds  # noqa: E402
-from city.kinematics import CarGeometry  # noqa: E402
+from benchmarks.lane_closed_loop import drive_path, parse_city  # noqa: E402
+from city import DEPART, City  # noqa: E402
 from city.model import Route, RouteStep  # noqa: E402
 from pixelopolis.errors import UsageError  # noqa: E402
 from sim.path import RoutePath  # noqa: E402
@@ -59,9 +52,8 @@ class Manoeuvre:
     at: tuple[float, float]  # where the car was when it ended (m)
 
 
-def manoeuvre_route(city: City, came_from: str, node: str, to: str) -> Route:
-    """The route "road came_from→node, the turn at node, road node→to"."""
-    turn = city.turns_at(node)[(came_from, to)]
+def manoeuvre_route(city: City, came_from: str, node: str, to: str, turn: str) -> Route:
+    """The route "road came_from→node, `turn` at node, road node→to"."""
     steps = (
         RouteStep(came_from, city.node(came_from).sign, DEPART),
         RouteStep(node, city.node(node).sign, turn),
@@ -75,37 +67,23 @@ def drive(city: City, renderer: Renderer, model: LaneModel, route: Route) -> Man
     path = RoutePath.from_route(city, route)
     world = World(city)
     world.add_car("car", start_pose(city, path))
-    geometry = CarGeometry()
-    s, reason = 0.0, "timeout"
-    for _ in range(MAX_STEPS):
-        pose = world.state("car").pose
-        s, cte, _ = path.project(pose.x, pose.y, hint_s=s)
-        if s >= path.length - 0.1:
-            reason = "arrived"
-            break
-        if abs(cte) > LOST_M:
-            reason = "lost"
-            break
-        command = path.command_at(s)
-        steer = model.steer(renderer.render(pose).image, command)
-        speed = CRUISE_MPS * (1 - 0.5 * min(1.0, abs(steer)))
-        if command != "straight":
-            speed = min(speed, TURN_MPS)
-        world.set_command("car", *wheel_speeds(steer, speed, geometry))
-        world.step(DT_S)
+    reason, _, _ = drive_path(world, "car", path, renderer, model, MAX_STEPS)
     pose = world.state("car").pose
     a, n, b = route.nodes
-    turn = route.steps[1].turn
     at = (round(pose.x, 2), round(pose.y, 2))
-    return Manoeuvre(a, n, b, turn, reason == "arrived", reason, at)
+    return Manoeuvre(a, n, b, route.steps[1].turn, reason == "arrived", reason, at)
 
 
 def drive_city(city: City, model: LaneModel, label: str) -> list[Manoeuvre]:
     renderer = Renderer(city)
-    todo = [(a, node, b) for node in sorted(city.nodes) for (a, b) in sorted(city.turns_at(node))]
+    todo = [
+        (a, node, b, turn)
+        for node in sorted(city.nodes)
+        for (a, b), turn in sorted(city.turns_at(node).items())
+    ]
     out = []
-    for a, node, b in tqdm(todo, desc=label, unit="turn", leave=False):
-        result = drive(city, renderer, model, manoeuvre_route(city, a, node, b))
+    for a, node, b, turn in tqdm(todo, desc=label, unit="turn", leave=False):
+        result = drive(city, renderer, model, manoeuvre_route(city, a, node, b, turn))
         out.append(result)
         log.debug("%s %s→%s→%s: %s", label, a, node, b, result.reason)
     return out

@@ -56,7 +56,16 @@ def wheel_speeds(
     curvature (the path) is kept and only the speed drops.
     """
     curvature = clamp(steering, -1.0, 1.0) * geometry.max_curvature_per_m
-    half = curvature * geometry.wheel_base_m / 2.0
+    return curvature_wheel_speeds(curvature, speed_mps, geometry)
+
+
+def curvature_wheel_speeds(
+    curvature_per_m: float, speed_mps: float, geometry: CarGeometry = DEFAULT_GEOMETRY
+) -> tuple[float, float]:
+    """(left, right) wheel speeds for a path curvature (1/m, + = left) at a forward speed,
+    not limited to `max_curvature_per_m` (a differential drive turns tighter when told
+    to); scaled down together like `wheel_speeds` when a wheel would be too fast."""
+    half = curvature_per_m * geometry.wheel_base_m / 2.0
     left, right = speed_mps * (1.0 - half), speed_mps * (1.0 + half)
     peak = max(abs(left), abs(right))
     if peak > geometry.max_wheel_speed_mps:

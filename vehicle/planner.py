@@ -38,7 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from city.kinematics import CarGeometry, wheel_speeds
+from city.kinematics import CarGeometry, curvature_wheel_speeds, wheel_speeds
+from city.turns import TURNS
 from vehicle.localization import (
     LocalizationConfig,
     LocalizationEvent,
@@ -50,6 +51,8 @@ from vehicle.perception.detections import CAR_LABEL, Detection
 from vehicle.sign_map import SignMap
 
 log = logging.getLogger(__name__)
+
+_LANE_WIDTH_M = 0.3  # the lanes a u-turn joins when the car has no map (the town's)
 
 ActionKind = Literal["reserve", "release", "progress", "arrived", "reroute"]
 
@@ -330,7 +333,7 @@ class Planner:
         same_booking = self._booking is not None and booking.get("id") == self._booking
         try:
             steps = steps_from_route(booking.get("route") or {})
-            departs_with_turn = steps[0].turn in ("left", "right", "straight", "u-turn")
+            departs_with_turn = steps[0].turn in TURNS
             sign_ahead = same_booking and self._rerouted_sign == steps[0].sign
             allowance = self.config.depart_hold_m if departs_with_turn else 0.0
             tracker = RouteTracker(
@@ -407,20 +410,21 @@ class Planner:
 
     # ------------------------------------------------------------------ reservations
     def _send_reserve(self, node: str, now: float, actions: list[Action], *, acquire: bool) -> None:
-        """Ask for `node` (acquire; `now` on the frame clock) or renew its lease."""
+        """Ask for `node` (acquire: `now` on the frame clock, for the retry timer) or renew
+        its lease (`now` on the lease clock, see `_lease_clock`)."""
         actions.append(Action("reserve", node, self._booking, "" if acquire else "renew"))
         self._asked = (node, acquire)
         if acquire:
             self._last_sent = now
+        else:
+            self._held[node] = now
 
     def _renew(self, inp: PlannerInput, actions: list[Action]) -> None:
         """Renew the lease of each held node every `renew_interval_s` of wall time."""
         now = _lease_clock(inp)
         for node, since in list(self._held.items()):
             if now - since >= self.config.renew_interval_s:
-                actions.append(Action("reserve", node, self._booking, "renew"))
-                self._asked = (node, False)
-                self._held[node] = now
+                self._send_reserve(node, now, actions, acquire=False)
 
     def _release_cleared(self, odometry_m: float, actions: list[Action]) -> None:
         """Give back each held node whose junction the car has left (a node held for a
@@ -586,7 +590,7 @@ class Planner:
         if start.node in self._held or self._pending == start.node:
             self._mouth_at[start.node] = inp.odometry_m
             self._release_at[start.node] = inp.odometry_m + self.config.junction_clear_m
-        if start.turn in ("left", "right", "straight", "u-turn"):
+        if start.turn in TURNS:
             self._hold(start.turn, inp, self.config.junction_exit_m)
         tracker.restart_leg(inp.odometry_m)
 
@@ -655,15 +659,9 @@ class Planner:
             return None
         radius = cfg.u_turn_radius_m
         if radius is None:
-            lane = inp.sign_map.lane_width_m if inp.sign_map is not None else 0.3
+            lane = inp.sign_map.lane_width_m if inp.sign_map is not None else _LANE_WIDTH_M
             radius = max(lane / 2, cfg.geometry.wheel_base_m / 2)
-        half = side * cfg.geometry.wheel_base_m / (2 * radius)
-        left, right = cfg.u_turn_speed_mps * (1 - half), cfg.u_turn_speed_mps * (1 + half)
-        peak = max(abs(left), abs(right))
-        if peak > cfg.geometry.max_wheel_speed_mps:
-            scale = cfg.geometry.max_wheel_speed_mps / peak
-            left, right = left * scale, right * scale
-        return left, right
+        return curvature_wheel_speeds(side / radius, cfg.u_turn_speed_mps, cfg.geometry)
 
     def _turning_round(self, inp: PlannerInput) -> bool:
         if self._u_turn_from is None or inp.yaw_rad is None:

@@ -104,6 +104,16 @@ class Run:
         """Approach a node's sign (far, then near), pass it and leave it behind."""
         return self.frames(3, [far(node)]) + self.frames(6, [near(node)]) + self.frames(5)
 
+    def wrong_sign_after_b(self) -> list[PlannerOutput]:
+        """Pass B, drive 1 m out of its junction on the road to C, then see E's sign where
+        C's should be (12 frames): the frames of that sighting."""
+        self.frames(3)
+        self.pass_node("B")
+        passed = self.odometry
+        while self.odometry < passed + 1.0:
+            self.frame()
+        return self.frames(12, [near("E")])
+
     def kinds(self, *kinds: str) -> list[tuple[str, str | None]]:
         return [(a.kind, a.node) for a in self.actions if a.kind in kinds]
 
@@ -397,12 +407,7 @@ def test_distance_based_reservation_and_missed_node_reroutes() -> None:
 
 def test_wrong_sign_asks_for_a_new_route_and_stops_until_it_comes() -> None:
     run = Run(assignment=booking())
-    run.frames(3)
-    run.pass_node("B")
-    passed = run.odometry
-    while run.odometry < passed + 1.0:  # out of B's junction, on the road to C
-        run.frame()
-    outs = run.frames(12, [near("E")])  # E's sign where C's should be
+    outs = run.wrong_sign_after_b()
     assert outs[-1].state is CarState.STOPPED
     assert run.kinds("reroute") == [("reroute", "B")]
     (reroute,) = [a for a in run.actions if a.kind == "reroute"]
@@ -600,12 +605,7 @@ def test_a_new_route_equal_to_the_last_one_still_restarts_the_stopped_car() -> N
     # Stopped for a wrong sign, the car asks for a new route; the server may send the
     # same steps again. The runtime counts its reroutes, so the answer is a new trip.
     run = Run(assignment=booking())
-    run.frames(3)
-    run.pass_node("B")
-    passed = run.odometry
-    while run.odometry < passed + 1.0:
-        run.frame()
-    run.frames(12, [near("E")])
+    run.wrong_sign_after_b()
     assert run.planner.state is CarState.STOPPED
     run.assignment = {**booking(("depart", "straight", "arrive"), nodes="BCD")}
     assert run.frame().state is CarState.ASSIGNED
@@ -674,12 +674,7 @@ def test_rerouted_from_the_node_whose_sign_is_ahead_the_car_holds_it_until_past_
     # on busy D, gave E back while it was still to cross it, and another car drove in.
     run = Run(assignment=booking())
     run.legs = (1.0, 3.0, 1.0)
-    run.frames(3)
-    run.pass_node("B")
-    passed = run.odometry
-    while run.odometry < passed + 1.0:
-        run.frame()
-    run.frames(12, [near("E")])
+    run.wrong_sign_after_b()
     assert run.planner.state is CarState.STOPPED
     run.assignment = booking(("straight", "arrive"), nodes="ED")
     run.legs = (1.0,)
