@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.lane_closed_loop import drive_path, parse_city  # noqa: E402
-from city import DEPART, City  # noqa: E402
-from city.model import Route, RouteStep  # noqa: E402
+from city import City  # noqa: E402
+from city.model import Route  # noqa: E402
 from pixelopolis.errors import UsageError  # noqa: E402
 from sim.path import RoutePath  # noqa: E402
 from sim.render import Renderer  # noqa: E402
-from sim.routes import start_pose  # noqa: E402
+from sim.routes import manoeuvre_route, manoeuvres, start_pose  # noqa: E402
 from sim.world import World  # noqa: E402
 from vehicle.perception.lane_model import LaneModel  # noqa: E402
 
@@ -52,17 +52,6 @@ class Manoeuvre:
     at: tuple[float, float]  # where the car was when it ended (m)
 
 
-def manoeuvre_route(city: City, came_from: str, node: str, to: str, turn: str) -> Route:
-    """The route "road came_from→node, `turn` at node, road node→to"."""
-    steps = (
-        RouteStep(came_from, city.node(came_from).sign, DEPART),
-        RouteStep(node, city.node(node).sign, turn),
-        RouteStep(to, city.node(to).sign, "arrive"),
-    )
-    length = city.edge(came_from, node).lane_length_m + city.edge(node, to).lane_length_m
-    return Route(steps=steps, length_m=length)
-
-
 def drive(city: City, renderer: Renderer, model: LaneModel, route: Route) -> Manoeuvre:
     path = RoutePath.from_route(city, route)
     world = World(city)
@@ -76,11 +65,7 @@ def drive(city: City, renderer: Renderer, model: LaneModel, route: Route) -> Man
 
 def drive_city(city: City, model: LaneModel, label: str) -> list[Manoeuvre]:
     renderer = Renderer(city)
-    todo = [
-        (a, node, b, turn)
-        for node in sorted(city.nodes)
-        for (a, b), turn in sorted(city.turns_at(node).items())
-    ]
+    todo = manoeuvres(city)
     out = []
     for a, node, b, turn in tqdm(todo, desc=label, unit="turn", leave=False):
         result = drive(city, renderer, model, manoeuvre_route(city, a, node, b, turn))

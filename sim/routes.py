@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from city import DEPART, LEFT, RIGHT, U_TURN, City, NoRouteError, Route, RouteStep
+from city import ARRIVE, DEPART, LEFT, RIGHT, U_TURN, City, NoRouteError, Route, RouteStep
 from sim.path import RoutePath
 from sim.pose import Pose
 
@@ -96,6 +96,73 @@ def departure_route(
         length = city.edge(frm, node).lane_length_m + onward.length_m
         return Route(steps=(first, *onward.steps), length_m=length)
     raise NoRouteError(roads[0][1], "any destination")
+
+
+Manoeuvre = tuple[str, str, str, str]  # (came from, node, going to, turn)
+
+
+def manoeuvres(city: City) -> list[Manoeuvre]:
+    """Every manoeuvre a route may use (`City.turns_at`) as (from, node, to, turn), sorted."""
+    return [
+        (frm, node, to, turn)
+        for node in sorted(city.nodes)
+        for (frm, to), turn in sorted(city.turns_at(node).items())
+    ]
+
+
+def manoeuvre_route(
+    city: City,
+    came_from: str,
+    node: str,
+    to: str,
+    turn: str,
+    rng: np.random.Generator | None = None,
+) -> Route:
+    """The route "road came_from→node, `turn` at node, road node→to".
+
+    With `rng` the route goes on from `to` to a random destination (by the turns the road
+    node→to allows), so a drive does not end right after its manoeuvre.
+    """
+    first = RouteStep(came_from, city.node(came_from).sign, DEPART)
+    middle = RouteStep(node, city.node(node).sign, turn)
+    length = city.edge(came_from, node).lane_length_m + city.edge(node, to).lane_length_m
+    if rng is not None:
+        goals = [n for n in sorted(city.nodes) if n not in (node, to)]
+        for _ in range(_ATTEMPTS if goals else 0):
+            goal = goals[int(rng.integers(len(goals)))]
+            try:
+                onward = city.route(to, goal, arrived_from=node)
+            except NoRouteError:
+                continue
+            return Route(steps=(first, middle, *onward.steps), length_m=length + onward.length_m)
+    last = RouteStep(to, city.node(to).sign, ARRIVE)
+    return Route(steps=(first, middle, last), length_m=length)
+
+
+def manoeuvre_weights(city: City, max_pairs: int = 2000) -> dict[Manoeuvre, float]:
+    """How often to drive each manoeuvre so the ones shortest routes seldom use are not rare.
+
+    Each manoeuvre weighs 1 / (1 + the number of shortest routes between two nodes that
+    take it), normalised to sum 1: a trip's route is a shortest route, but a car that
+    arrives somewhere leaves by whatever turn its next trip needs, and the lane model
+    must know those turns too. Above `max_pairs` node pairs a fixed sample of them counts.
+    """
+    ids = sorted(city.nodes)
+    pairs = [(a, b) for a in ids for b in ids if a != b]
+    if len(pairs) > max_pairs:
+        picked = np.random.default_rng(0).choice(len(pairs), size=max_pairs, replace=False)
+        pairs = [pairs[int(i)] for i in sorted(picked)]
+    uses: dict[tuple[str, str, str], int] = {}
+    for a, b in pairs:
+        try:
+            nodes = city.route(a, b).nodes
+        except NoRouteError:
+            continue
+        for triple in zip(nodes, nodes[1:], nodes[2:], strict=False):
+            uses[triple] = uses.get(triple, 0) + 1
+    raw = {m: 1.0 / (1 + uses.get(m[:3], 0)) for m in manoeuvres(city)}
+    total = sum(raw.values())
+    return {m: w / total for m, w in raw.items()}
 
 
 def start_pose(

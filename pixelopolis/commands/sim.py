@@ -43,6 +43,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="share of drives that set off from a node the car arrived at, by any turn "
         "allowed there (a third turn round in dead ends), 0 to 1 (default 0.3)",
     )
+    lane.add_argument(
+        "--manoeuvres",
+        type=float,
+        default=0.5,
+        help="share of drives through one junction manoeuvre, turns shortest routes seldom "
+        "take drawn more often, 0 to 1 (default 0.5)",
+    )
     lane.add_argument("--force", action="store_true", help="replace a dataset already in --out")
     lane.set_defaults(handler=run_lane)
 
@@ -120,6 +127,7 @@ def run_lane(args: argparse.Namespace) -> int:
             randomise=args.randomise,
             recoveries=not args.no_recoveries,
             departures=args.departures,
+            manoeuvres=args.manoeuvres,
         )
         stats = generate_lane_dataset(Path(args.out), config, force=args.force)
     except DatasetError as exc:

@@ -33,7 +33,14 @@ from sim.datasets.traffic import Traffic
 from sim.expert import ExpertConfig, ExpertDriver, RecoveryNoise
 from sim.path import RoutePath
 from sim.render import Renderer
-from sim.routes import dead_end_approaches, departure_route, random_route, start_pose
+from sim.routes import (
+    dead_end_approaches,
+    departure_route,
+    manoeuvre_route,
+    manoeuvre_weights,
+    random_route,
+    start_pose,
+)
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,13 @@ class LaneDatasetConfig:
     # leave it by a turn the road allows (`sim.routes.departure_route`); a third of them
     # turn round in a dead end, when the city has one.
     departures: float = 0.3
+    # Share of episodes that drive through one manoeuvre (`City.turns_at`) from shortly
+    # before its junction, then on to a random node; manoeuvres that shortest routes seldom
+    # take are drawn more often (`sim.routes.manoeuvre_weights`). Drawn before departures.
+    manoeuvres: float = 0.5
+    # Share of episodes that start in the oncoming lane (0.6-1.1 lane widths to the left,
+    # up to 0.3 rad off): where a missed turn or a cut corner leaves the car.
+    oncoming_starts: float = 0.08
     # Share of episodes that start far off the lane centre (up to `wide_start_m` and
     # 0.35 rad): the lane model learns to come back from where a wide turn leaves it.
     wide_starts: float = 0.25
@@ -83,6 +97,12 @@ class LaneDatasetConfig:
             raise DatasetError(f"wide_start_m: must be within 0..0.3, got {self.wide_start_m}")
         if not 0.0 <= self.departures <= 1.0:
             raise DatasetError(f"departures: must be between 0 and 1, got {self.departures}")
+        if not 0.0 <= self.manoeuvres <= 1.0:
+            raise DatasetError(f"manoeuvres: must be between 0 and 1, got {self.manoeuvres}")
+        if not 0.0 <= self.oncoming_starts <= 1.0:
+            raise DatasetError(
+                f"oncoming_starts: must be between 0 and 1, got {self.oncoming_starts}"
+            )
         if not 0 <= self.traffic <= 10:
             raise DatasetError(f"traffic: must be 0-10 cars, got {self.traffic}")
 
@@ -102,6 +122,9 @@ class _EpisodeMaker:
         self.config = config
         self._renderer: Renderer | None = None
         self._dead_ends = dead_end_approaches(city)
+        weights = manoeuvre_weights(city) if config.manoeuvres > 0 else {}
+        self._manoeuvres = list(weights)
+        self._manoeuvre_p = np.asarray(list(weights.values()), dtype=float)
 
     @property
     def renderer(self) -> Renderer:
@@ -115,8 +138,15 @@ class _EpisodeMaker:
         # The departure draw has a stream of its own: the other episodes stay as they were.
         d_rng = np.random.default_rng([cfg.seed, index, 1])
         start_s = 0.0
+        # Manoeuvre drives: a stream of their own, drawn first.
+        m_rng = np.random.default_rng([cfg.seed, index, 3])
         draw = d_rng.random()
-        if draw < cfg.departures:
+        if self._manoeuvres and m_rng.random() < cfg.manoeuvres:
+            pick = int(m_rng.choice(len(self._manoeuvres), p=self._manoeuvre_p))
+            route = manoeuvre_route(self.city, *self._manoeuvres[pick], rng=m_rng)
+            path = RoutePath.from_route(self.city, route)
+            start_s = max(0.0, path.nodes[1].entry_s - float(m_rng.uniform(0.3, 1.2)))
+        elif draw < cfg.departures:
             dead_end = bool(self._dead_ends) and draw < cfg.departures / 3
             roads = self._dead_ends if dead_end else None
             route = departure_route(self.city, d_rng, roads)
@@ -129,7 +159,13 @@ class _EpisodeMaker:
         self.renderer.set_appearance(Appearance.randomised(rng, cfg.randomise))
         # A stream of its own again: without wide starts the data stays as it was.
         w_rng = np.random.default_rng([cfg.seed, index, 2])
-        if w_rng.random() < cfg.wide_starts:
+        o_rng = np.random.default_rng([cfg.seed, index, 4])
+        if o_rng.random() < cfg.oncoming_starts:
+            lateral = float(o_rng.uniform(0.6, 1.1)) * self.city.lane_width_m
+            heading = float(o_rng.uniform(-0.3, 0.3))
+            pose = path.pose_at(start_s, lateral_m=lateral, heading_offset=heading)
+            rng.uniform(size=2)  # the draws the narrow start would have taken
+        elif w_rng.random() < cfg.wide_starts:
             pose = start_pose(
                 self.city,
                 path,

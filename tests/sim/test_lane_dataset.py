@@ -25,6 +25,13 @@ def _records(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
 
 
+def _by_episode(records: list[dict]) -> dict[int, list[dict]]:
+    episodes: dict[int, list[dict]] = {}
+    for record in records:
+        episodes.setdefault(record["episode"], []).append(record)
+    return episodes
+
+
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lane") / "ds"
@@ -89,7 +96,13 @@ def test_existing_dataset_is_never_overwritten_silently(tmp_path, small_dataset)
 def test_departures_start_before_a_node_and_turn_round_in_dead_ends(tmp_path):
     out = tmp_path / "dep"
     cfg = LaneDatasetConfig(
-        frames=1500, seed=4, workers=2, frames_per_episode=240, departures=1.0, traffic=0
+        frames=1500,
+        seed=4,
+        workers=2,
+        frames_per_episode=240,
+        departures=1.0,
+        manoeuvres=0.0,
+        traffic=0,
     )
     generate_lane_dataset(out, cfg, progress=False)
     town = default_city()
@@ -132,6 +145,47 @@ def test_a_departure_leaves_by_a_turn_its_road_allows():
         )
 
 
+def test_manoeuvre_drives_start_before_their_junction_all_over_the_city(tmp_path):
+    out = tmp_path / "man"
+    cfg = LaneDatasetConfig(
+        frames=2400, seed=6, workers=2, frames_per_episode=60, manoeuvres=1.0, traffic=0,
+        oncoming_starts=0.0, wide_starts=0.0,
+    )  # fmt: skip
+    generate_lane_dataset(out, cfg, progress=False)
+    town = default_city()
+    nearest_nodes = set()
+    for records in _by_episode(_records(out)).values():
+        first = records[0]["pose"]
+        distances = {
+            n.id: math.hypot(n.x - first["x"], n.y - first["y"]) for n in town.nodes.values()
+        }
+        node = min(distances, key=distances.get)
+        assert distances[node] < 1.6  # 0.3-1.2 m of lane before the junction
+        nearest_nodes.add(node)
+    assert len(nearest_nodes) >= 8  # spread over the town, not the busiest junctions
+
+
+def test_oncoming_starts_begin_in_the_other_lane_and_come_back(tmp_path):
+    out = tmp_path / "onc"
+    cfg = LaneDatasetConfig(
+        frames=600, seed=2, workers=2, frames_per_episode=120, oncoming_starts=1.0,
+        manoeuvres=0.0, departures=0.0, traffic=0, recoveries=False,
+    )  # fmt: skip
+    generate_lane_dataset(out, cfg, progress=False)
+    width = default_city().lane_width_m
+    episodes = _by_episode(_records(out))
+    assert len(episodes) == 5
+    for records in episodes.values():
+        assert 0.55 * width <= records[0]["cte"] <= 1.15 * width
+        assert abs(records[-1]["cte"]) < 0.25 * width  # the expert brings it back
+
+
+def test_manoeuvre_shares_are_validated():
+    for field in ("manoeuvres", "oncoming_starts"):
+        with pytest.raises(DatasetError, match=field):
+            LaneDatasetConfig(frames=5, **{field: -0.5})
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -140,6 +194,7 @@ def test_a_departure_leaves_by_a_turn_its_road_allows():
         (["--frames", "5", "--workers", "0"], "workers"),
         (["--frames", "5", "--randomise", "2"], "randomise"),
         (["--frames", "5", "--departures", "-0.1"], "departures"),
+        (["--frames", "5", "--manoeuvres", "1.5"], "manoeuvres"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
