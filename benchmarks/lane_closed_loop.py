@@ -153,12 +153,13 @@ def drive_path(
     model: LaneModel,
     max_steps: int,
     metrics: DriveMetrics | None = None,
+    start_s: float = 0.0,
 ) -> tuple[str, float, str]:
-    """Drive `car` along `path` with the lane model as the only steering and the path's
-    ground-truth command: (``"arrived"``, ``"lost"`` or ``"timeout"``, where along the
-    path it ended, the command there)."""
+    """Drive `car` (standing at `start_s` along `path`) along `path` with the lane model as
+    the only steering and the path's ground-truth command: (``"arrived"``, ``"lost"`` or
+    ``"timeout"``, where along the path it ended, the command there)."""
     geometry = CarGeometry()
-    s, command = 0.0, "straight"
+    s, command = start_s, "straight"
     for _ in range(max_steps):
         pose = world.state(car).pose
         s, cte, _ = path.project(pose.x, pose.y, hint_s=s)

@@ -8,8 +8,12 @@ route's ground-truth command as its command input, driven as the closed-loop ben
 drives (`lane_closed_loop.drive_path`). A manoeuvre passes when the car reaches the end
 of the road out, and fails when it is more than 0.4 m off the route or runs out of time.
 
+By default the car starts at the beginning of the road in, driving up to the junction.
+`--start-before M` starts it standing M metres before the junction instead, as a car
+sets off after arriving at the node (it stops on recognising the node's sign).
+
     .venv/bin/python benchmarks/lane_manoeuvres.py [--model models/lane_int8.tflite] \\
-        [--city default|grid:N:SEED[:SPACING]|FILE ...] [--json]
+        [--city default|grid:N:SEED[:SPACING]|FILE ...] [--start-before M] [--json]
 """
 
 from __future__ import annotations
@@ -52,23 +56,35 @@ class Manoeuvre:
     at: tuple[float, float]  # where the car was when it ended (m)
 
 
-def drive(city: City, renderer: Renderer, model: LaneModel, route: Route) -> Manoeuvre:
+def drive(
+    city: City,
+    renderer: Renderer,
+    model: LaneModel,
+    route: Route,
+    start_before_m: float | None = None,
+) -> Manoeuvre:
+    """One manoeuvre from the start of its road in, or standing `start_before_m` before
+    its junction."""
     path = RoutePath.from_route(city, route)
+    s = 0.0 if start_before_m is None else max(0.0, path.nodes[1].entry_s - start_before_m)
     world = World(city)
-    world.add_car("car", start_pose(city, path))
-    reason, _, _ = drive_path(world, "car", path, renderer, model, MAX_STEPS)
+    world.add_car("car", start_pose(city, path, s=s))
+    reason, _, _ = drive_path(world, "car", path, renderer, model, MAX_STEPS, start_s=s)
     pose = world.state("car").pose
     a, n, b = route.nodes
     at = (round(pose.x, 2), round(pose.y, 2))
     return Manoeuvre(a, n, b, route.steps[1].turn, reason == "arrived", reason, at)
 
 
-def drive_city(city: City, model: LaneModel, label: str) -> list[Manoeuvre]:
+def drive_city(
+    city: City, model: LaneModel, label: str, start_before_m: float | None = None
+) -> list[Manoeuvre]:
     renderer = Renderer(city)
     todo = manoeuvres(city)
     out = []
     for a, node, b, turn in tqdm(todo, desc=label, unit="turn", leave=False):
-        result = drive(city, renderer, model, manoeuvre_route(city, a, node, b, turn))
+        route = manoeuvre_route(city, a, node, b, turn)
+        result = drive(city, renderer, model, route, start_before_m)
         out.append(result)
         log.debug("%s %s→%s→%s: %s", label, a, node, b, result.reason)
     return out
@@ -80,18 +96,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--city", action="append", help="default | grid:N:SEED[:SPACING] | city.json (repeatable)"
     )
+    parser.add_argument(
+        "--start-before",
+        type=float,
+        metavar="M",
+        help="start standing M metres before the junction (default: the road's start)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if not Path(args.model).is_file():
             raise UsageError(f"--model {args.model}: no such file")
+        if args.start_before is not None and not 0.0 <= args.start_before <= 5.0:
+            raise UsageError(f"--start-before {args.start_before}: must be within 0..5 m")
         cities = [parse_city(spec) for spec in (args.city or ["default"])]
     except UsageError as exc:
         print(f"lane_manoeuvres: {exc}", file=sys.stderr)
         return 2
     model = LaneModel(args.model)
-    report = {label: drive_city(city, model, label) for label, city in cities}
+    report = {label: drive_city(city, model, label, args.start_before) for label, city in cities}
     if args.json:
         print(json.dumps({c: [asdict(m) for m in ms] for c, ms in report.items()}, indent=2))
         return 0

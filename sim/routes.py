@@ -85,12 +85,8 @@ def departure_route(
     for _ in range(_ATTEMPTS):
         frm, node = roads[int(rng.integers(len(roads)))]
         goals = [n for n in city.nodes if n not in (frm, node)]
-        if not goals:
-            continue
-        goal = goals[int(rng.integers(len(goals)))]
-        try:
-            onward = city.route(node, goal, arrived_from=frm)
-        except NoRouteError:
+        onward = _onward(city, frm, node, goals, rng, attempts=1)
+        if onward is None:
             continue
         first = RouteStep(frm, city.node(frm).sign, DEPART)
         length = city.edge(frm, node).lane_length_m + onward.length_m
@@ -128,25 +124,44 @@ def manoeuvre_route(
     length = city.edge(came_from, node).lane_length_m + city.edge(node, to).lane_length_m
     if rng is not None:
         goals = [n for n in sorted(city.nodes) if n not in (node, to)]
-        for _ in range(_ATTEMPTS if goals else 0):
-            goal = goals[int(rng.integers(len(goals)))]
-            try:
-                onward = city.route(to, goal, arrived_from=node)
-            except NoRouteError:
-                continue
+        onward = _onward(city, node, to, goals, rng, attempts=_ATTEMPTS)
+        if onward is not None:
             return Route(steps=(first, middle, *onward.steps), length_m=length + onward.length_m)
     last = RouteStep(to, city.node(to).sign, ARRIVE)
     return Route(steps=(first, middle, last), length_m=length)
 
 
-def manoeuvre_weights(city: City, max_pairs: int = 2000) -> dict[Manoeuvre, float]:
-    """How often to drive each manoeuvre so the ones shortest routes seldom use are not rare.
+def manoeuvre_bend(
+    city: City, manoeuvre: Manoeuvre, *, before_m: float = 1.0, after_m: float = 0.5
+) -> float:
+    """How much a manoeuvre turns the car: the integral of |curvature| (radians) along its
+    path from `before_m` ahead of the junction to `after_m` past it.
 
-    Each manoeuvre weighs 1 / (1 + the number of shortest routes between two nodes that
-    take it), normalised to sum 1: a trip's route is a shortest route, but a car that
-    arrives somewhere leaves by whatever turn its next trip needs, and the lane model
-    must know those turns too. Above `max_pairs` node pairs a fixed sample of them counts.
+    A right turn at the end of a right-hand curve (onto a roundabout from its arm) turns
+    twice as far as a plain right turn in a grid, within the same metre or two.
     """
+    path = RoutePath.from_route(city, manoeuvre_route(city, *manoeuvre))
+    node = path.nodes[1]
+    lo, hi = np.searchsorted(path.s, [node.entry_s - before_m, node.exit_s + after_m])
+    s = path.s[lo : hi + 1]
+    k = np.abs(path.curvatures[lo : hi + 1])
+    return float(np.sum(0.5 * (k[1:] + k[:-1]) * np.diff(s))) if len(s) > 1 else 0.0
+
+
+def manoeuvre_weights(
+    city: City, max_pairs: int = 2000, *, bend_weight: float = 1.5
+) -> dict[Manoeuvre, float]:
+    """How often to drive each manoeuvre so the rare and the sharp ones are not rare in data.
+
+    Each manoeuvre weighs (1 + bend_weight * its bend in radians, `manoeuvre_bend`) /
+    (1 + the number of shortest routes between two nodes that take it), normalised to sum
+    1: a trip's route is a shortest route, but a car that arrives somewhere leaves by
+    whatever turn its next trip needs, and the lane model must know those turns too; the
+    sharper a manoeuvre, the more its few frames must teach (the steering saturates).
+    Above `max_pairs` node pairs a fixed sample of them counts.
+    """
+    if bend_weight < 0:
+        raise ValueError(f"bend_weight: must not be negative, got {bend_weight}")
     ids = sorted(city.nodes)
     pairs = [(a, b) for a in ids for b in ids if a != b]
     if len(pairs) > max_pairs:
@@ -160,7 +175,11 @@ def manoeuvre_weights(city: City, max_pairs: int = 2000) -> dict[Manoeuvre, floa
             continue
         for triple in zip(nodes, nodes[1:], nodes[2:], strict=False):
             uses[triple] = uses.get(triple, 0) + 1
-    raw = {m: 1.0 / (1 + uses.get(m[:3], 0)) for m in manoeuvres(city)}
+    raw = {
+        m: (1.0 + (bend_weight * manoeuvre_bend(city, m) if bend_weight else 0.0))
+        / (1 + uses.get(m[:3], 0))
+        for m in manoeuvres(city)
+    }
     total = sum(raw.values())
     return {m: w / total for m, w in raw.items()}
 
@@ -185,6 +204,25 @@ def start_pose(
     lateral = float(rng.uniform(-max_lateral_m, max_lateral_m))
     heading = float(rng.uniform(-max_heading_rad, max_heading_rad))
     return path.pose_at(s, lateral_m=lateral, heading_offset=heading)
+
+
+def _onward(
+    city: City,
+    came_from: str,
+    node: str,
+    goals: list[str],
+    rng: np.random.Generator,
+    attempts: int,
+) -> Route | None:
+    """A shortest route from `node` to one of `goals` drawn at random, leaving by a turn the
+    road came_from→node allows; None when `attempts` draws find none."""
+    for _ in range(attempts if goals else 0):
+        goal = goals[int(rng.integers(len(goals)))]
+        try:
+            return city.route(node, goal, arrived_from=came_from)
+        except NoRouteError:
+            continue
+    return None
 
 
 def _turn_count(route: Route) -> int:

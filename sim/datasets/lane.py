@@ -71,6 +71,9 @@ class LaneDatasetConfig:
     # before its junction, then on to a random node; manoeuvres that shortest routes seldom
     # take are drawn more often (`sim.routes.manoeuvre_weights`). Drawn before departures.
     manoeuvres: float = 0.5
+    # Sharp manoeuvres are drawn more often too: each weighs (1 + this times its bend in
+    # radians, `sim.routes.manoeuvre_bend`); 0 weighs by rarity alone.
+    manoeuvre_bend_weight: float = 1.5
     # Share of episodes that start in the oncoming lane (0.6-1.1 lane widths to the left,
     # up to 0.3 rad off): where a missed turn or a cut corner leaves the car.
     oncoming_starts: float = 0.08
@@ -99,6 +102,10 @@ class LaneDatasetConfig:
             raise DatasetError(f"departures: must be between 0 and 1, got {self.departures}")
         if not 0.0 <= self.manoeuvres <= 1.0:
             raise DatasetError(f"manoeuvres: must be between 0 and 1, got {self.manoeuvres}")
+        if self.manoeuvre_bend_weight < 0:
+            raise DatasetError(
+                f"manoeuvre_bend_weight: must not be negative, got {self.manoeuvre_bend_weight}"
+            )
         if not 0.0 <= self.oncoming_starts <= 1.0:
             raise DatasetError(
                 f"oncoming_starts: must be between 0 and 1, got {self.oncoming_starts}"
@@ -122,7 +129,11 @@ class _EpisodeMaker:
         self.config = config
         self._renderer: Renderer | None = None
         self._dead_ends = dead_end_approaches(city)
-        weights = manoeuvre_weights(city) if config.manoeuvres > 0 else {}
+        weights = (
+            manoeuvre_weights(city, bend_weight=config.manoeuvre_bend_weight)
+            if config.manoeuvres > 0
+            else {}
+        )
         self._manoeuvres = list(weights)
         self._manoeuvre_p = np.asarray(list(weights.values()), dtype=float)
 

@@ -181,7 +181,7 @@ def test_oncoming_starts_begin_in_the_other_lane_and_come_back(tmp_path):
 
 
 def test_manoeuvre_shares_are_validated():
-    for field in ("manoeuvres", "oncoming_starts"):
+    for field in ("manoeuvres", "oncoming_starts", "manoeuvre_bend_weight"):
         with pytest.raises(DatasetError, match=field):
             LaneDatasetConfig(frames=5, **{field: -0.5})
 

@@ -6,7 +6,7 @@ import pytest
 from city import default_city
 from city.generate import grid_city
 from sim.path import RoutePath
-from sim.routes import manoeuvre_route, manoeuvre_weights, manoeuvres
+from sim.routes import manoeuvre_bend, manoeuvre_route, manoeuvre_weights, manoeuvres
 
 
 @pytest.mark.parametrize("city", [default_city(), grid_city(9, seed=1)], ids=["town", "grid9"])
@@ -28,7 +28,7 @@ def test_every_allowed_turn_is_listed_and_its_route_takes_it(city):
 
 def test_weights_favour_turns_shortest_routes_never_take():
     town = default_city()
-    weights = manoeuvre_weights(town)
+    weights = manoeuvre_weights(town, bend_weight=0.0)
     assert set(weights) == set(manoeuvres(town))
     assert sum(weights.values()) == pytest.approx(1.0)
     used = set()
@@ -43,3 +43,40 @@ def test_weights_favour_turns_shortest_routes_never_take():
     assert min(weights[m] for m in never) > max(weights[m] for m in busy)
     # entering the roundabout at L from B: a turn the car got lost at before
     assert weights[("B", "L", "F", "right")] == max(weights.values())
+
+
+def test_bend_measures_how_far_a_manoeuvre_turns():
+    town = default_city()
+    bends = {m: manoeuvre_bend(town, m) for m in manoeuvres(town)}
+    straight = [b for m, b in bends.items() if m[3] == "straight"]
+    turns = [b for m, b in bends.items() if m[3] in ("left", "right")]
+    u_turns = [b for m, b in bends.items() if m[3] == "u-turn"]
+    # a grid-like 90-degree turn bends about pi/2; a straight through a grid junction ~0
+    assert min(turns) > np.radians(60) and min(u_turns) > np.radians(170)
+    assert np.median(straight) < np.radians(20)
+    # onto the roundabout from B: the right turn at the end of a right-hand curve
+    assert bends[("B", "L", "F", "right")] > np.radians(150)
+    grid = grid_city(9, seed=1)
+    for m in manoeuvres(grid):
+        assert manoeuvre_bend(grid, m) >= 0.0
+
+
+def test_sharper_manoeuvres_weigh_more_among_equally_rare_ones():
+    town = default_city()
+    plain = manoeuvre_weights(town, bend_weight=0.0)
+    bent = manoeuvre_weights(town, bend_weight=1.5)
+    assert sum(bent.values()) == pytest.approx(1.0)
+    for m in plain:
+        # the weight moves by (1 + 1.5 * bend), up to the common normalisation
+        ratio = bent[m] / plain[m]
+        scale = bent[("B", "L", "F", "right")] / plain[("B", "L", "F", "right")]
+        expected = (1 + 1.5 * manoeuvre_bend(town, m)) / (
+            1 + 1.5 * manoeuvre_bend(town, ("B", "L", "F", "right"))
+        )
+        assert ratio / scale == pytest.approx(expected, rel=1e-9)
+    rare = [m for m in plain if plain[m] == max(plain.values())]
+    sharpest = max(rare, key=lambda m: manoeuvre_bend(town, m))
+    flattest = min(rare, key=lambda m: manoeuvre_bend(town, m))
+    assert bent[sharpest] > 2 * bent[flattest]
+    with pytest.raises(ValueError, match="bend_weight"):
+        manoeuvre_weights(town, bend_weight=-1.0)
