@@ -149,7 +149,7 @@ def manoeuvre_bend(
 
 
 def manoeuvre_weights(
-    city: City, max_pairs: int = 2000, *, bend_weight: float = 1.5
+    city: City, max_pairs: int = 2000, *, bend_weight: float
 ) -> dict[Manoeuvre, float]:
     """How often to drive each manoeuvre so the rare and the sharp ones are not rare in data.
 

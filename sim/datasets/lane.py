@@ -72,8 +72,9 @@ class LaneDatasetConfig:
     # take are drawn more often (`sim.routes.manoeuvre_weights`). Drawn before departures.
     manoeuvres: float = 0.5
     # Sharp manoeuvres are drawn more often too: each weighs (1 + this times its bend in
-    # radians, `sim.routes.manoeuvre_bend`); 0 weighs by rarity alone.
-    manoeuvre_bend_weight: float = 1.5
+    # radians, `sim.routes.manoeuvre_bend`); 0 (the default, the shipped lane model's
+    # data) weighs by rarity alone. 1.5 did not fix the roundabout entry at L from B.
+    manoeuvre_bend_weight: float = 0.0
     # Share of episodes that start in the oncoming lane (0.6-1.1 lane widths to the left,
     # up to 0.3 rad off): where a missed turn or a cut corner leaves the car.
     oncoming_starts: float = 0.08

@@ -66,14 +66,13 @@ def test_sharper_manoeuvres_weigh_more_among_equally_rare_ones():
     plain = manoeuvre_weights(town, bend_weight=0.0)
     bent = manoeuvre_weights(town, bend_weight=1.5)
     assert sum(bent.values()) == pytest.approx(1.0)
+    ref = ("B", "L", "F", "right")
+    scale = bent[ref] / plain[ref]
+    ref_factor = 1 + 1.5 * manoeuvre_bend(town, ref)
     for m in plain:
         # the weight moves by (1 + 1.5 * bend), up to the common normalisation
-        ratio = bent[m] / plain[m]
-        scale = bent[("B", "L", "F", "right")] / plain[("B", "L", "F", "right")]
-        expected = (1 + 1.5 * manoeuvre_bend(town, m)) / (
-            1 + 1.5 * manoeuvre_bend(town, ("B", "L", "F", "right"))
-        )
-        assert ratio / scale == pytest.approx(expected, rel=1e-9)
+        expected = (1 + 1.5 * manoeuvre_bend(town, m)) / ref_factor
+        assert bent[m] / plain[m] / scale == pytest.approx(expected, rel=1e-9)
     rare = [m for m in plain if plain[m] == max(plain.values())]
     sharpest = max(rare, key=lambda m: manoeuvre_bend(town, m))
     flattest = min(rare, key=lambda m: manoeuvre_bend(town, m))

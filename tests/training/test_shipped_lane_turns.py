@@ -3,8 +3,7 @@
 Each is "road in, the turn, road out" with the route's command, as
 `benchmarks/lane_manoeuvres.py` drives them; a failure is the car 0.4 m off its route.
 Entering the roundabout at L from B (a right turn at the end of a right-hand curve) is
-where cars got lost in `pixelopolis eval drive` before the manoeuvre drives were
-weighted by how far they bend (`sim.routes.manoeuvre_bend`).
+where cars get lost in `pixelopolis eval drive`; the shipped model still fails it.
 """
 
 from __future__ import annotations
@@ -32,8 +31,8 @@ pytest.importorskip("ai_edge_litert")
             "right",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="the shipped model loses this one (docs/benchmarks.md); a model "
-                "trained on bend-weighted manoeuvre drives is being evaluated",
+                reason="the shipped model loses this one (docs/benchmarks.md); one trained "
+                "with manoeuvre_bend_weight 1.5 did too",
             ),
         ),
         ("F", "J", "I", "right"),
