@@ -22,6 +22,7 @@ Pure logic: no I/O, no clocks; odometry comes in with every frame.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,15 @@ class LocalizationConfig:
     # before, and the expected node's own sign misread as the next one's (red-triangle
     # as red-square, at E) took the car for arrived two junctions early.
     skip_ahead_margin_m: float = 2.0
+    # Odometry plausibility of a reach: sightings of the expected sign count towards it
+    # only once the car has driven min(`reach_min_leg_fraction` of the leg, the leg but
+    # `reach_max_early_m`) since the last node was passed (legs known, and the leg's start
+    # known: not the first leg, which the car may begin anywhere along, nor the leg after
+    # a node inferred as passed). A sign read wrongly as the expected one 0.8 m into a
+    # 2.1 m leg (grid:12:7, beside n6) had the car "reach" n5 1.3 m early, and its
+    # departure turn then took it off the route.
+    reach_min_leg_fraction: float = 0.5
+    reach_max_early_m: float = 1.0
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -107,6 +117,14 @@ class LocalizationConfig:
         if self.skip_ahead_margin_m < 0:
             raise ValueError(
                 f"skip_ahead_margin_m: must not be negative, got {self.skip_ahead_margin_m}"
+            )
+        if not 0.0 <= self.reach_min_leg_fraction <= 1.0:
+            raise ValueError(
+                f"reach_min_leg_fraction: must be in [0, 1], got {self.reach_min_leg_fraction}"
+            )
+        if self.reach_max_early_m < 0:
+            raise ValueError(
+                f"reach_max_early_m: must not be negative, got {self.reach_max_early_m}"
             )
         if self.pass_frames < 0:
             raise ValueError(f"pass_frames: must not be negative, got {self.pass_frames}")
@@ -200,6 +218,8 @@ class RouteTracker:
         self._reported: set[EventKind] = set()  # wrong_sign / missed, once per leg
         self._armed = False  # the expected sign was seen steadily: reached once it is gone
         self._gone = 0  # frames in a row without the armed sign
+        self._leg_start_known = False  # whether `_leg_start_m` is where a node was passed
+        self._early_logged = False  # an early steady sighting was logged on this leg
 
     # ------------------------------------------------------------------ state
     @property
@@ -233,6 +253,7 @@ class RouteTracker:
         if self._index != 0:
             raise RuntimeError("restart_leg: the first node has already been reached")
         self._leg_start_m = odometry_m
+        self._leg_start_known = True
         self._allowance_m = 0.0
         self._history.clear()
         self._blocked, self._absent = self.current.sign, 0
@@ -295,8 +316,19 @@ class RouteTracker:
 
         step = self.expected
         assert step is not None
-        if self._count(step.sign) >= self.config.hits:
-            self._armed = True
+        if not self._armed and self._count(step.sign) >= self.config.hits:
+            earliest = self._earliest_reach_m()
+            if self._count(step.sign, since_m=earliest) >= self.config.hits:
+                self._armed = True
+            elif not self._early_logged:
+                self._early_logged = True
+                log.info(
+                    "localization: %s seen steadily %.2f m into a %.2f m leg: too early for "
+                    "node %s by odometry (counts from %.2f m)",
+                    step.sign, odometry_m - self._leg_start_m,
+                    self.leg_lengths_m[self._index] if self.leg_lengths_m else float("nan"),
+                    step.node, earliest - self._leg_start_m,
+                )  # fmt: skip
         if self._armed:
             in_view = any(
                 d.label == step.sign and d.score >= self.config.min_score for d in detections
@@ -398,6 +430,15 @@ class RouteTracker:
         driven = odometry_m - self._leg_start_m
         return driven >= legs[k] + legs[k + 1] - self.config.skip_ahead_margin_m
 
+    def _earliest_reach_m(self) -> float:
+        """The odometry from which sightings of the expected sign count towards reaching
+        it (see `LocalizationConfig.reach_min_leg_fraction`); -inf where unknown."""
+        if self.leg_lengths_m is None or not self._leg_start_known:
+            return -math.inf
+        cfg, leg = self.config, self.leg_lengths_m[self._index]
+        floor = min(cfg.reach_min_leg_fraction * leg, leg - cfg.reach_max_early_m)
+        return self._leg_start_m + floor
+
     def _past_half_leg(self, odometry_m: float) -> bool:
         if self.leg_lengths_m is None:
             return True
@@ -410,8 +451,10 @@ class RouteTracker:
         k = self._index + 1
         return legs[k] if legs is not None and k < len(legs) else 0.0
 
-    def _count(self, label: str) -> int:
-        return sum(1 for _, frame in self._history if label in frame)
+    def _count(self, label: str, *, since_m: float = -math.inf) -> int:
+        """Frames in the window with `label` plausibly in view, seen at odometry `since_m`
+        or later."""
+        return sum(1 for at, frame in self._history if label in frame and at >= since_m)
 
     def _leg_frames(self) -> list[frozenset[str]]:
         """The frames seen `wrong_sign_after_m` or more into this leg: what a wrong sign is
@@ -427,6 +470,9 @@ class RouteTracker:
         after = self._after_expected()
         self._index += 1
         self._leg_start_m = odometry_m
+        # an inferred pass happens near the next node, not at the one passed
+        self._leg_start_known = not inferred
+        self._early_logged = False
         self._allowance_m = 0.0
         self._reported.clear()
         self._misreads.clear()

@@ -136,7 +136,9 @@ def test_phone_screen_has_no_sideways_scrolling(browser, station_url, cars):
 
 
 def test_operator_pauses_a_car_and_it_is_not_booked(browser, station_url, cars, client):
-    car = cars("A", "Alpha")
+    # The trip must outlast a few of the operator page's 2 s polls for the booked car's
+    # Watch button to be seen (the default script arrives in about a second).
+    car = cars("A", "Alpha", FakeCarScript(leg_s=8.0, start_delay_s=2.0))
     page = open_page(browser, f"{station_url}/operator")
     page.fill("#key", "not-the-key")
     page.click('[data-action="login"]')

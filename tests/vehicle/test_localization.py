@@ -298,3 +298,40 @@ def test_a_car_is_never_a_wrong_sign():
     t = tracker()
     car = Detection("car", 0.9, (0.3, 0.55, 0.8, 0.95))  # big, on the drive side
     assert feed(t, [[car]] * 10) == []
+
+
+def test_a_node_is_not_reached_far_too_early_in_its_leg_by_odometry() -> None:
+    # Legs of 2.4 m: after B is passed, C's sign seen steadily 0.8 m on (another node's
+    # board misread as C's) does not reach C; counting starts at min(half the leg, the leg
+    # but 1 m) = 1.2 m, and from there C's real sightings reach it.
+    t = tracker(leg_lengths_m=[1.0, 2.4, 2.4])
+    feed(t, [[sign("blue-square")]] * 3, odometry_m=1.0)  # B reached
+    feed(t, [[]] * CONFIG.refractory_frames, odometry_m=1.1)  # B's board out of view
+    assert t.expected.node == "C"
+    assert feed(t, [[sign("blue-square")]] * 6, odometry_m=1.8) == []
+    assert t.expected.node == "C"
+    # a frame past the earliest point is not enough: `hits` of them are needed
+    assert feed(t, [[sign("blue-square")]] * (CONFIG.hits - 1), odometry_m=2.3) == []
+    (event,) = feed(t, [[sign("blue-square")]], odometry_m=2.3)
+    assert (event.kind, event.node) == ("reached", "C")
+
+
+def test_short_legs_and_the_first_leg_have_no_odometry_floor() -> None:
+    # A 1 m leg: min(0.5 m, 0 m) = 0, the sign counts at once after the last node.
+    t = tracker(leg_lengths_m=[1.0, 1.0, 1.0])
+    feed(t, [[sign("blue-square")]] * 3, odometry_m=1.0)
+    feed(t, [[]] * CONFIG.refractory_frames, odometry_m=1.0)
+    (event,) = feed(t, [[sign("blue-square")]] * 3, odometry_m=1.05)
+    assert (event.kind, event.node) == ("reached", "C")
+    # The first leg: the car may start anywhere along it (a reroute from the last node
+    # confirmed), so its first node's sign counts at once.
+    first = tracker(leg_lengths_m=[3.0, 3.0, 3.0])
+    (event,) = feed(first, [[sign("blue-square")]] * 3, odometry_m=0.1)
+    assert (event.kind, event.node) == ("reached", "B")
+
+
+def test_the_reach_floor_is_validated() -> None:
+    with pytest.raises(ValueError, match="reach_min_leg_fraction"):
+        LocalizationConfig(reach_min_leg_fraction=1.5)
+    with pytest.raises(ValueError, match="reach_max_early_m"):
+        LocalizationConfig(reach_max_early_m=-0.1)
