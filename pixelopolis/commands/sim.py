@@ -50,6 +50,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="share of drives through one junction manoeuvre, turns shortest routes seldom "
         "take drawn more often, 0 to 1 (default 0.5)",
     )
+    lane.add_argument(
+        "--junction-starts",
+        type=float,
+        default=0.0,
+        help="share of manoeuvre drives that start inside the junction, askew (a car "
+        "mid-turn that turned too little or too much), 0 to 1 (default 0)",
+    )
     lane.add_argument("--force", action="store_true", help="replace a dataset already in --out")
     lane.set_defaults(handler=run_lane)
 
@@ -128,6 +135,7 @@ def run_lane(args: argparse.Namespace) -> int:
             recoveries=not args.no_recoveries,
             departures=args.departures,
             manoeuvres=args.manoeuvres,
+            junction_starts=args.junction_starts,
         )
         stats = generate_lane_dataset(Path(args.out), config, force=args.force)
     except DatasetError as exc:

@@ -82,6 +82,14 @@ class LaneDatasetConfig:
     # 0.35 rad): the lane model learns to come back from where a wide turn leaves it.
     wide_starts: float = 0.25
     wide_start_m: float = 0.22
+    # Share of manoeuvre drives that start inside the junction, up to
+    # `junction_start_heading_rad` off the path's heading (and 5 cm off its centre): the
+    # states a car that turns too little or too much is in mid-turn. Without them the data
+    # holds the sharpest turns only as the expert drives them, and a car 20 degrees behind
+    # the roundabout entry at L from B saw only the island and turned the wrong way.
+    # 0 (the default) is the shipped lane model's data.
+    junction_starts: float = 0.0
+    junction_start_heading_rad: float = 0.45
     camera: CameraConfig = field(default_factory=CameraConfig)
 
     def __post_init__(self) -> None:
@@ -110,6 +118,15 @@ class LaneDatasetConfig:
         if not 0.0 <= self.oncoming_starts <= 1.0:
             raise DatasetError(
                 f"oncoming_starts: must be between 0 and 1, got {self.oncoming_starts}"
+            )
+        if not 0.0 <= self.junction_starts <= 1.0:
+            raise DatasetError(
+                f"junction_starts: must be between 0 and 1, got {self.junction_starts}"
+            )
+        if not 0.0 <= self.junction_start_heading_rad <= 1.0:
+            raise DatasetError(
+                "junction_start_heading_rad: must be within 0..1 rad, got "
+                f"{self.junction_start_heading_rad}"
             )
         if not 0 <= self.traffic <= 10:
             raise DatasetError(f"traffic: must be 0-10 cars, got {self.traffic}")
@@ -153,11 +170,23 @@ class _EpisodeMaker:
         # Manoeuvre drives: a stream of their own, drawn first.
         m_rng = np.random.default_rng([cfg.seed, index, 3])
         draw = d_rng.random()
+        junction_pose = None
         if self._manoeuvres and m_rng.random() < cfg.manoeuvres:
             pick = int(m_rng.choice(len(self._manoeuvres), p=self._manoeuvre_p))
             route = manoeuvre_route(self.city, *self._manoeuvres[pick], rng=m_rng)
             path = RoutePath.from_route(self.city, route)
             start_s = max(0.0, path.nodes[1].entry_s - float(m_rng.uniform(0.3, 1.2)))
+            # A stream of its own: without junction starts the data stays as it was.
+            j_rng = np.random.default_rng([cfg.seed, index, 5])
+            if j_rng.random() < cfg.junction_starts:
+                node = path.nodes[1]
+                start_s = float(j_rng.uniform(max(0.0, node.entry_s - 0.1), node.exit_s))
+                limit = cfg.junction_start_heading_rad
+                junction_pose = path.pose_at(
+                    start_s,
+                    lateral_m=float(j_rng.uniform(-0.05, 0.05)),
+                    heading_offset=float(j_rng.uniform(-limit, limit)),
+                )
         elif draw < cfg.departures:
             dead_end = bool(self._dead_ends) and draw < cfg.departures / 3
             roads = self._dead_ends if dead_end else None
@@ -172,7 +201,10 @@ class _EpisodeMaker:
         # A stream of its own again: without wide starts the data stays as it was.
         w_rng = np.random.default_rng([cfg.seed, index, 2])
         o_rng = np.random.default_rng([cfg.seed, index, 4])
-        if o_rng.random() < cfg.oncoming_starts:
+        if junction_pose is not None:
+            pose = junction_pose
+            rng.uniform(size=2)  # the draws the narrow start would have taken
+        elif o_rng.random() < cfg.oncoming_starts:
             lateral = float(o_rng.uniform(0.6, 1.1)) * self.city.lane_width_m
             heading = float(o_rng.uniform(-0.3, 0.3))
             pose = path.pose_at(start_s, lateral_m=lateral, heading_offset=heading)

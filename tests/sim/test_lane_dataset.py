@@ -165,6 +165,33 @@ def test_manoeuvre_drives_start_before_their_junction_all_over_the_city(tmp_path
     assert len(nearest_nodes) >= 8  # spread over the town, not the busiest junctions
 
 
+def test_junction_starts_begin_mid_turn_askew_and_leave_the_rest_as_it_was(tmp_path):
+    base = dict(
+        frames=720, seed=4, workers=2, frames_per_episode=60, manoeuvres=1.0, traffic=0,
+        oncoming_starts=0.0, wide_starts=0.0,
+    )  # fmt: skip
+    generate_lane_dataset(
+        tmp_path / "j", LaneDatasetConfig(**base, junction_starts=0.5), progress=False
+    )
+    generate_lane_dataset(tmp_path / "n", LaneDatasetConfig(**base), progress=False)
+    town = default_city()
+    with_j, without = _by_episode(_records(tmp_path / "j")), _by_episode(_records(tmp_path / "n"))
+    assert with_j.keys() == without.keys()
+    changed = [e for e in with_j if with_j[e] != without[e]]
+    assert 0 < len(changed) < len(with_j)  # about half the drives; the others unchanged
+    askew = 0
+    for e in changed:
+        first = with_j[e][0]
+        pose = first["pose"]
+        near = min(math.hypot(n.x - pose["x"], n.y - pose["y"]) for n in town.nodes.values())
+        assert near < 0.6  # inside a junction, not 0.3-1.2 m of lane before it
+        assert abs(first["cte"]) <= 0.06
+        assert abs(first["heading_error"]) <= 0.46
+        askew += abs(first["heading_error"]) > 0.15
+        assert without[e][0]["pose"] != pose
+    assert askew >= len(changed) // 3
+
+
 def test_oncoming_starts_begin_in_the_other_lane_and_come_back(tmp_path):
     out = tmp_path / "onc"
     cfg = LaneDatasetConfig(
@@ -181,7 +208,7 @@ def test_oncoming_starts_begin_in_the_other_lane_and_come_back(tmp_path):
 
 
 def test_manoeuvre_shares_are_validated():
-    for field in ("manoeuvres", "oncoming_starts", "manoeuvre_bend_weight"):
+    for field in ("manoeuvres", "oncoming_starts", "manoeuvre_bend_weight", "junction_starts"):
         with pytest.raises(DatasetError, match=field):
             LaneDatasetConfig(frames=5, **{field: -0.5})
 
@@ -195,6 +222,7 @@ def test_manoeuvre_shares_are_validated():
         (["--frames", "5", "--randomise", "2"], "randomise"),
         (["--frames", "5", "--departures", "-0.1"], "departures"),
         (["--frames", "5", "--manoeuvres", "1.5"], "manoeuvres"),
+        (["--frames", "5", "--junction-starts", "-1"], "junction_starts"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
