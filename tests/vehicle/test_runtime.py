@@ -22,8 +22,10 @@ from firmware_bridge.serial_board import SerialBoardConfig
 from tests.helpers.server_process import running_server
 from vehicle.fleet_client import FleetClient, FleetClientConfig
 from vehicle.interfaces import CameraFrame, CameraSource
+from vehicle.localization import LocalizationConfig
 from vehicle.motors import SerialMotorBoardAdapter
 from vehicle.perception.detections import Detection
+from vehicle.planner import PlannerConfig
 from vehicle.runtime import CarRuntime, RuntimeConfig
 
 KEY = "runtime-test-fleet-key-0123456789"
@@ -101,7 +103,12 @@ def test_a_booked_trip_is_driven_reported_and_closed(server_base, emulator, tmp_
         detector=detector,
         node=node,
         from_node=frm,
-        config=RuntimeConfig(booking_poll_s=0.1),
+        # Signs are shown on a timer here, not where the car's odometry puts it: no
+        # odometry floor for a reach (tests/vehicle/test_localization.py covers it).
+        config=RuntimeConfig(
+            booking_poll_s=0.1,
+            planner=PlannerConfig(localization=LocalizationConfig(reach_min_leg_fraction=0.0)),
+        ),
     )
     car_id = fleet.register()
     stop = threading.Event()
