@@ -320,13 +320,12 @@ class RouteTracker:
             earliest = self._earliest_reach_m()
             if self._count(step.sign, since_m=earliest) >= self.config.hits:
                 self._armed = True
-            elif not self._early_logged:
+            elif not self._early_logged:  # (only with a finite floor: legs known)
                 self._early_logged = True
                 log.info(
-                    "localization: %s seen steadily %.2f m into a %.2f m leg: too early for "
+                    "localization: %s seen steadily %.2f m into the leg: too early for "
                     "node %s by odometry (counts from %.2f m)",
                     step.sign, odometry_m - self._leg_start_m,
-                    self.leg_lengths_m[self._index] if self.leg_lengths_m else float("nan"),
                     step.node, earliest - self._leg_start_m,
                 )  # fmt: skip
         if self._armed:

@@ -175,11 +175,11 @@ class _EpisodeMaker:
             pick = int(m_rng.choice(len(self._manoeuvres), p=self._manoeuvre_p))
             route = manoeuvre_route(self.city, *self._manoeuvres[pick], rng=m_rng)
             path = RoutePath.from_route(self.city, route)
-            start_s = max(0.0, path.nodes[1].entry_s - float(m_rng.uniform(0.3, 1.2)))
+            node = path.nodes[1]
+            start_s = max(0.0, node.entry_s - float(m_rng.uniform(0.3, 1.2)))
             # A stream of its own: without junction starts the data stays as it was.
             j_rng = np.random.default_rng([cfg.seed, index, 5])
             if j_rng.random() < cfg.junction_starts:
-                node = path.nodes[1]
                 start_s = float(j_rng.uniform(max(0.0, node.entry_s - 0.1), node.exit_s))
                 limit = cfg.junction_start_heading_rad
                 junction_pose = path.pose_at(
